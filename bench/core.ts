@@ -1,0 +1,147 @@
+/**
+ * Core micro-benchmarks (host throughput, not simulated cycles): a TLB-hit 8-byte read, a 4-level walk on
+ * a TLB miss, a PKRS write; and how host memory and time grow with installed memory and CPU count.
+ *
+ *   npm run bench            # full run, writes bench/core-results.json and prints a Markdown table
+ *   npm run bench -- --quick # shorter timings
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { ACC_READ, enterLongMode, Machine, MSR, PageTableBuilder, type Cpu } from '../src/index.js';
+
+const quick = process.argv.includes('--quick');
+const MIN_MS = quick ? 200 : 1000;
+
+/** Run `body(n)` with growing n until it takes MIN_MS; return operations per second of the best of 3. */
+function rate(body: (n: number) => void): number {
+  let n = 1000;
+  for (;;) {
+    const t0 = performance.now();
+    body(n);
+    const dt = performance.now() - t0;
+    if (dt >= MIN_MS / 4) break;
+    n *= 4;
+  }
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    body(n);
+    const dt = performance.now() - t0;
+    best = Math.max(best, n / (dt / 1000));
+  }
+  return best;
+}
+
+function kernelMachine(opts: ConstructorParameters<typeof Machine>[0] = {}): { m: Machine; cpu: Cpu; b: PageTableBuilder } {
+  const m = new Machine({ memory: 2 ** 32, ...opts });
+  const cpu = m.cpus[0];
+  const b = new PageTableBuilder(m.memory, { start: 0x100000, end: 0x800000 });
+  enterLongMode(cpu, { cr3: b.root, cr4: (1n << 24n) | (1n << 7n) });
+  return { m, cpu, b };
+}
+
+const rows: { name: string; value: number; unit: string; note: string }[] = [];
+const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(1));
+
+// 1. TLB-hit 8-byte read, hot path (halves, no allocation) and API edge (bigint).
+{
+  const { cpu, b } = kernelMachine();
+  b.map(0xffff888000000000n, 0n, 4096, { write: true });
+  const lo = 0x00000000, hi = 0xffff8880;
+  cpu.load(lo, hi, 8, ACC_READ);
+  const r = rate((n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc ^= cpu.load(lo + ((i & 0x1ff) << 3), hi, 8, ACC_READ);
+    if (acc === 0x12345678) console.log('');
+  });
+  rows.push({ name: 'TLB-hit 8-byte read (cpu.load, hot path)', value: r, unit: 'reads/s', note: 'aim >= 30 M/s' });
+  const rApi = rate((n) => {
+    for (let i = 0; i < n; i++) cpu.read(0xffff888000000008n, 8);
+  });
+  rows.push({ name: 'TLB-hit 8-byte read (cpu.read, bigint API)', value: rApi, unit: 'reads/s', note: 'API edge' });
+}
+
+// 2. 4-level walk on every access: TLBs and paging-structure caches disabled, so every translation walks
+//    PML4E -> PDPTE -> PDE -> PTE (A bits already set, so no A/D write).
+{
+  const off = [0, 1] as const;
+  const { cpu, b } = kernelMachine({
+    profileOverrides: { tlb: { l1d4k: off, l1d2m: off, l1d1g: off, l1i4k: off, l1i2m: off, l1i1g: off, stlb: off, stlb1g: off, pscPml5: off, pscPml4: off, pscPdpt: off, pscPd: off } },
+  });
+  for (let i = 0; i < 512; i++) b.map(0xffff888000000000n + BigInt(i) * 4096n, BigInt(i) * 4096n, 4096, { write: true });
+  const hi = 0xffff8880;
+  for (let i = 0; i < 512; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
+  const refs0 = cpu.stats.walkRefs, walks0 = cpu.stats.walks;
+  const r = rate((n) => {
+    for (let i = 0; i < n; i++) cpu.mmu.translate((i & 511) << 12, hi, ACC_READ);
+  });
+  const refsPerWalk = (cpu.stats.walkRefs - refs0) / (cpu.stats.walks - walks0);
+  rows.push({ name: 'full 4-level walk (TLB and PSC disabled)', value: r, unit: 'walks/s', note: `aim >= 3 M/s; ${refsPerWalk} refs/walk` });
+}
+
+// 2b. TLB misses with the default geometry: 64 Ki distinct pages cycled (beyond the STLB), PSC hits.
+{
+  const { cpu, b } = kernelMachine();
+  const pages = 65536;
+  for (let i = 0; i < pages; i++) b.map(0xffffc90000000000n + BigInt(i) * 4096n, 0x10000000n + BigInt(i) * 4096n, 4096, { write: true });
+  const hi = 0xffffc900;
+  for (let i = 0; i < pages; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
+  const w0 = cpu.stats.walks, t0 = cpu.stats.translations, p0 = cpu.stats.pscHits;
+  const r = rate((n) => {
+    for (let i = 0; i < n; i++) cpu.mmu.translate(((i * 7919) & (pages - 1)) << 12, hi, ACC_READ);
+  });
+  const missRate = (cpu.stats.walks - w0) / (cpu.stats.translations - t0);
+  const pscRate = (cpu.stats.pscHits - p0) / (cpu.stats.walks - w0);
+  rows.push({ name: 'translation, 64 Ki pages cycled (default TLBs)', value: r, unit: 'translations/s', note: `${(missRate * 100).toFixed(0)}% walk; ${(pscRate * 100).toFixed(0)}% of walks start from a PSC` });
+}
+
+// 3. PKRS writes.
+{
+  const { cpu } = kernelMachine();
+  const r = rate((n) => {
+    for (let i = 0; i < n; i++) cpu.writePkrs(i & 0xc);
+  });
+  rows.push({ name: 'PKRS write (cpu.writePkrs, hot path)', value: r, unit: 'writes/s', note: 'no TLB flush' });
+  const rApi = rate((n) => {
+    for (let i = 0; i < n; i++) cpu.wrmsr(MSR.IA32_PKRS, 8n);
+  });
+  rows.push({ name: 'PKRS write (cpu.wrmsr, bigint API)', value: rApi, unit: 'writes/s', note: 'with reserved-bit checks' });
+}
+
+// 4. Growth with installed memory and CPU count.
+const growth: { what: string; size: string; constructMs: number; heapMiB: number; note: string }[] = [];
+function heapMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20 + process.memoryUsage().arrayBuffers / 2 ** 20;
+}
+for (const gib of [1, 16, 64, 256, 1024]) {
+  const before = heapMiB();
+  const t0 = performance.now();
+  const m = new Machine({ memory: gib * 2 ** 30 });
+  const ms = performance.now() - t0;
+  // touch one 8-byte word in each of 4096 frames spread over all of memory
+  const stride = Math.floor((gib * 2 ** 30) / 4096 / 4096) * 4096;
+  const t1 = performance.now();
+  for (let i = 0; i < 4096; i++) m.memory.wr32(i * stride, i);
+  const touchMs = performance.now() - t1;
+  growth.push({ what: 'memory', size: `${gib} GiB`, constructMs: ms, heapMiB: heapMiB() - before, note: `4096 frames touched in ${touchMs.toFixed(1)} ms` });
+  void m;
+}
+for (const n of [1, 4, 16, 64, 256]) {
+  const before = heapMiB();
+  const t0 = performance.now();
+  const m = new Machine({ cpus: n });
+  const ms = performance.now() - t0;
+  growth.push({ what: 'cpus', size: `${n}`, constructMs: ms, heapMiB: heapMiB() - before, note: `${(m.cpus.length)} CPUs with their TLBs` });
+}
+
+const out = {
+  meta: { node: process.version, quick, date: new Date().toISOString().slice(0, 10) },
+  throughput: rows,
+  growth,
+};
+if (!quick) writeFileSync(new URL('./core-results.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+console.log(`| benchmark | host throughput | note |\n|---|---|---|`);
+for (const r of rows) console.log(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.note} |`);
+console.log(`\n| grows with | size | construct (ms) | heap + buffers (MiB) | note |\n|---|---|---|---|---|`);
+for (const g of growth) console.log(`| ${g.what} | ${g.size} | ${g.constructMs.toFixed(2)} | ${g.heapMiB.toFixed(1)} | ${g.note} |`);

@@ -1,0 +1,860 @@
+/**
+ * One logical processor: registers, control registers, MSRs (IA32_PKRS among them), PKRU, its MMU (TLBs and
+ * paging-structure caches) and its cycle clock.
+ *
+ * Two interfaces:
+ * - the API edge (bigint values, typed exceptions thrown): `read`, `write`, `translate`, `writeCr`, `wrmsr`,
+ *   `invlpg`, `invpcid`, `flushTlb`, `getReg`/`setReg`...
+ * - the hot path for the interpreter and the kernel model (numbers, 64-bit values as two 32-bit halves, no
+ *   allocation; an exception is left in `xv`/`xec`/`xaddrLo`/`xaddrHi` and signalled by the return value):
+ *   `load`, `store`, `writePkrs`.
+ */
+
+import { Mmu, newMmuStats, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js';
+import type { PhysicalMemory } from '../mmu/physical-memory.js';
+import { ACC_FETCH, ACC_IMPLICIT, ACC_READ, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
+import type { CpuFeatures } from './features.js';
+import { ArchFault, GeneralProtection, makeFault, PageFault, StackFault, VEC_GP, VEC_PF, VEC_SS } from './faults.js';
+import { isCanonical, MSR, MSR_DEFS, msrName, type MsrCheckContext } from './msr.js';
+import type { CostProfile } from './profile.js';
+import {
+  CR0_CD,
+  CR0_DEFINED,
+  CR0_NW,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_FSGSBASE,
+  CR4_LA57,
+  CR4_PAE,
+  CR4_PCIDE,
+  CR4_PGE,
+  CR4_PKE,
+  CR4_PKS,
+  CR4_SMAP,
+  CR4_SMEP,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NXE,
+  EFER_SCE,
+  gprIndex,
+  GPR_NAMES,
+  RFLAGS_AC,
+  RFLAGS_DEFINED,
+  RFLAGS_FIXED1,
+  type GprName,
+} from './regs.js';
+
+export type AccessKind = 'read' | 'write' | 'fetch';
+
+export interface AccessOptions {
+  /** Privilege level of the access; default the CPU's CPL. */
+  cpl?: 0 | 1 | 2 | 3;
+  /** An implicit supervisor-mode access (descriptor tables, TSS...): supervisor whatever the CPL. */
+  implicit?: boolean;
+  /** A stack reference: a non-canonical address raises #SS(0) instead of #GP(0). */
+  stack?: boolean;
+}
+
+export interface TranslateOptions extends AccessOptions {
+  access: AccessKind;
+  /** Walk the paging structures in memory without touching TLBs or A/D flags. */
+  probe?: boolean;
+}
+
+export type TranslateResult =
+  | { ok: true; pa: bigint; pageSize: 4096 | 2097152 | 1073741824; pkey: number }
+  | { ok: false; fault: PageFault | GeneralProtection | StackFault };
+
+/** Statistics of one CPU. All counters are deterministic. */
+export interface CpuStats extends MmuStats {
+  /** Cycles on this CPU's clock. */
+  cycles: number;
+  /** Instructions retired (the interpreter counts them). */
+  instructions: number;
+  reads: number;
+  writes: number;
+  fetches: number;
+  wrmsr: number;
+  rdmsr: number;
+  /** WRMSRs to IA32_PKRS (a subset of `wrmsr`). */
+  pkrsWrites: number;
+  wrpkru: number;
+  crWrites: number;
+  cr3Writes: number;
+  invlpg: number;
+  invpcid: number;
+  /** Architectural exceptions raised (any vector). */
+  faults: number;
+  ipisSent: number;
+  ipisReceived: number;
+}
+
+function newCpuStats(): CpuStats {
+  return {
+    ...newMmuStats(),
+    instructions: 0,
+    reads: 0,
+    writes: 0,
+    fetches: 0,
+    wrmsr: 0,
+    rdmsr: 0,
+    pkrsWrites: 0,
+    wrpkru: 0,
+    crWrites: 0,
+    cr3Writes: 0,
+    invlpg: 0,
+    invpcid: 0,
+    faults: 0,
+    ipisSent: 0,
+    ipisReceived: 0,
+  };
+}
+
+/** No exception pending. */
+export const NO_EXCEPTION = -1;
+
+const TWO32 = 4294967296;
+const MASK64 = (1n << 64n) - 1n;
+
+function lo32(v: bigint): number {
+  return Number(v & 0xffffffffn);
+}
+function hi32(v: bigint): number {
+  return Number((v >> 32n) & 0xffffffffn);
+}
+function join(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+function toU64(v: bigint | number, what: string): bigint {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new RangeError(`${what} must be an integer, got ${v}`);
+    v = BigInt(v);
+  } else if (typeof v !== 'bigint') {
+    throw new TypeError(`${what} must be a bigint or number, got ${typeof v}`);
+  }
+  if (v < -(1n << 63n) || v > MASK64) throw new RangeError(`${what} 0x${v.toString(16)} does not fit in 64 bits`);
+  return BigInt.asUintN(64, v);
+}
+
+export interface CpuOptions {
+  index: number;
+  memory: PhysicalMemory;
+  profile: CostProfile;
+  features: CpuFeatures;
+}
+
+export class Cpu {
+  readonly index: number;
+  readonly memory: PhysicalMemory;
+  readonly profile: CostProfile;
+  readonly features: Readonly<CpuFeatures>;
+  readonly mmu: Mmu;
+  readonly stats: CpuStats;
+
+  /** GPRs as 32-bit halves, indexed in encoding order (0 = RAX ... 15 = R15). */
+  readonly regLo = new Uint32Array(16);
+  readonly regHi = new Uint32Array(16);
+  ripLo = 0;
+  ripHi = 0;
+  private rflagsBits = RFLAGS_FIXED1;
+  private cplValue: 0 | 1 | 2 | 3 = 0;
+
+  private cr0Bits = 0x60000010; // reset: CD | NW | ET (SDM Vol. 3A 10.1.1, Table 10-1)
+  private cr2Lo = 0;
+  private cr2Hi = 0;
+  private cr3Value = 0n;
+  private cr4Bits = 0;
+  private cr8Bits = 0;
+  private eferBits = 0;
+  private pkruBits = 0;
+  private pkrsBits = 0;
+  private tscOffset = 0n;
+  /** MSRs stored as plain values (those without dedicated state). */
+  private readonly msrs = new Map<number, bigint>();
+
+  // ---- pending exception of the hot path -------------------------------------------------------------
+  /** Vector of the exception the last hot-path operation raised, or NO_EXCEPTION. */
+  xv = NO_EXCEPTION;
+  /** Its error code. */
+  xec = 0;
+  /** For #PF: the linear address (CR2 value) as halves. */
+  xaddrLo = 0;
+  xaddrHi = 0;
+  /** High half of the last 8-byte `load`. */
+  loadHi = 0;
+
+  private readonly msrCtx: MsrCheckContext;
+  private readonly dataCost: number;
+
+  constructor(opts: CpuOptions) {
+    this.index = opts.index;
+    this.memory = opts.memory;
+    this.profile = opts.profile;
+    this.features = Object.freeze({ ...opts.features });
+    this.stats = newCpuStats();
+    this.mmu = new Mmu(opts.memory, opts.profile.tlb, opts.profile.mmu, this.stats);
+    this.mmu.state.gbpages = this.features.gbpages;
+    this.msrCtx = { features: this.features, maxPhysAddr: opts.memory.maxPhysAddr, linearBits: this.features.la57 ? 57 : 48 };
+    this.dataCost = opts.profile.memory[opts.profile.dataAccessLevel];
+    for (const [idx, def] of MSR_DEFS) {
+      if (idx === MSR.IA32_APIC_BASE) this.msrs.set(idx, def.reset | (this.index === 0 ? 1n << 8n : 0n));
+      else this.msrs.set(idx, def.reset);
+    }
+  }
+
+  // ---- clock ---------------------------------------------------------------------------------------------
+
+  /** Cycles on this CPU's clock. */
+  get cycles(): number {
+    return this.stats.cycles;
+  }
+
+  /** Add cycles to this CPU's clock (the kernel model charges modelled work this way). */
+  charge(cycles: number): void {
+    if (!(cycles >= 0) || !Number.isFinite(cycles)) throw new RangeError(`cycles must be a finite non-negative number, got ${cycles}`);
+    this.stats.cycles += cycles;
+  }
+
+  // ---- registers -------------------------------------------------------------------------------------------
+
+  getReg(name: GprName | 'rip' | 'rflags'): bigint {
+    if (name === 'rip') return this.rip;
+    if (name === 'rflags') return this.rflags;
+    const i = gprIndex(name);
+    return join(this.regLo[i], this.regHi[i]);
+  }
+
+  setReg(name: GprName | 'rip' | 'rflags', v: bigint | number): void {
+    if (name === 'rip') {
+      this.rip = toU64(v, 'rip');
+      return;
+    }
+    if (name === 'rflags') {
+      this.rflags = toU64(v, 'rflags');
+      return;
+    }
+    const i = gprIndex(name);
+    const u = toU64(v, name);
+    this.regLo[i] = lo32(u);
+    this.regHi[i] = hi32(u);
+  }
+
+  /** All GPRs by name. */
+  get regs(): Record<GprName, bigint> {
+    const out = {} as Record<GprName, bigint>;
+    GPR_NAMES.forEach((n, i) => (out[n] = join(this.regLo[i], this.regHi[i])));
+    return out;
+  }
+
+  get rip(): bigint {
+    return join(this.ripLo, this.ripHi);
+  }
+  set rip(v: bigint) {
+    const u = toU64(v, 'rip');
+    this.ripLo = lo32(u);
+    this.ripHi = hi32(u);
+  }
+
+  get rflags(): bigint {
+    return BigInt(this.rflagsBits);
+  }
+  /** Reserved bits (3, 5, 15, 63:22) must be 0; bit 1 is forced to 1. */
+  set rflags(v: bigint) {
+    const u = toU64(v, 'rflags');
+    if ((u & ~BigInt(RFLAGS_DEFINED)) !== 0n) throw new RangeError(`rflags 0x${u.toString(16)} sets reserved bits 0x${(u & ~BigInt(RFLAGS_DEFINED)).toString(16)}`);
+    this.setRflagsBits(Number(u));
+  }
+  /** Hot path: RFLAGS as a number (bits 21:0). Keeps the MMU's view of AC current. */
+  setRflagsBits(v: number): void {
+    this.rflagsBits = ((v & RFLAGS_DEFINED) | RFLAGS_FIXED1) >>> 0;
+    this.mmu.state.ac = (this.rflagsBits & RFLAGS_AC) !== 0;
+  }
+  get rflagsNum(): number {
+    return this.rflagsBits;
+  }
+
+  /** Current privilege level. */
+  get cpl(): 0 | 1 | 2 | 3 {
+    return this.cplValue;
+  }
+  set cpl(v: 0 | 1 | 2 | 3) {
+    if (v !== 0 && v !== 1 && v !== 2 && v !== 3) throw new RangeError(`cpl must be 0..3, got ${String(v)}`);
+    this.cplValue = v;
+  }
+
+  /** PKRU (WRPKRU/RDPKRU). Writing it needs no TLB flush. */
+  get pkru(): number {
+    return this.pkruBits;
+  }
+  set pkru(v: number) {
+    if (!this.features.pku) throw new Error('this CPU has no PKU feature (features.pku = false)');
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`pkru must be a 32-bit unsigned integer, got ${String(v)}`);
+    this.writePkru(v);
+  }
+  /** Hot path WRPKRU: charges the profile's WRPKRU cost. */
+  writePkru(v: number): void {
+    this.pkruBits = v >>> 0;
+    this.mmu.state.pkru = this.pkruBits;
+    this.stats.wrpkru++;
+    this.stats.cycles += this.profile.wrpkru;
+  }
+
+  /** IA32_PKRS, low 32 bits (63:32 are reserved). */
+  get pkrs(): number {
+    return this.pkrsBits;
+  }
+
+  /**
+   * Hot path WRMSR to IA32_PKRS with a 32-bit value: charges the profile's PKRS WRMSR cost; no TLB flush.
+   * Returns false and leaves #GP in `xv` when the CPU lacks PKS.
+   */
+  writePkrs(v: number): boolean {
+    if (!this.features.pks) return this.raise(VEC_GP, 0);
+    this.pkrsBits = v >>> 0;
+    this.mmu.state.pkrs = this.pkrsBits;
+    this.stats.wrmsr++;
+    this.stats.pkrsWrites++;
+    this.stats.cycles += this.profile.wrmsr.byMsr[MSR.IA32_PKRS] ?? this.profile.wrmsr.default;
+    return true;
+  }
+
+  // ---- control registers (SDM Vol. 3A 2.5; MOV to CR in Vol. 2B) ---------------------------------------------
+
+  get cr0(): bigint {
+    return BigInt(this.cr0Bits >>> 0);
+  }
+  get cr2(): bigint {
+    return join(this.cr2Lo, this.cr2Hi);
+  }
+  get cr3(): bigint {
+    return this.cr3Value;
+  }
+  get cr4(): bigint {
+    return BigInt(this.cr4Bits >>> 0);
+  }
+  get cr8(): bigint {
+    return BigInt(this.cr8Bits);
+  }
+  get efer(): bigint {
+    return BigInt(this.eferBits);
+  }
+  set efer(v: bigint) {
+    this.wrmsr(MSR.IA32_EFER, v);
+  }
+
+  readCr(n: number): bigint {
+    switch (n) {
+      case 0:
+        return this.cr0;
+      case 2:
+        return this.cr2;
+      case 3:
+        return this.cr3;
+      case 4:
+        return this.cr4;
+      case 8:
+        return this.cr8;
+      default:
+        throw new RangeError(`control register must be 0, 2, 3, 4 or 8, got ${String(n)}`);
+    }
+  }
+
+  /** MOV to CRn. Throws GeneralProtection where the instruction would raise #GP(0). */
+  writeCr(n: number, value: bigint | number): void {
+    if (n !== 0 && n !== 2 && n !== 3 && n !== 4 && n !== 8) throw new RangeError(`control register must be 0, 2, 3, 4 or 8, got ${String(n)}`);
+    const v = toU64(value, `CR${n} value`);
+    const reason = this.movToCr(n, v);
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `MOV to CR${n} 0x${v.toString(16)}: ${reason}`));
+  }
+
+  /** MOV to CR; returns the reason for #GP(0), or null. */
+  private movToCr(n: number, v: bigint): string | null {
+    this.stats.crWrites++;
+    switch (n) {
+      case 0:
+        return this.movToCr0(v);
+      case 2:
+        this.cr2Lo = lo32(v);
+        this.cr2Hi = hi32(v);
+        return null;
+      case 3:
+        return this.movToCr3(v);
+      case 4:
+        return this.movToCr4(v);
+      default:
+        if (v >> 4n !== 0n) return 'CR8 bits 63:4 are reserved';
+        this.cr8Bits = Number(v);
+        return null;
+    }
+  }
+
+  private movToCr0(v: bigint): string | null {
+    if (v >> 32n !== 0n) return 'bits 63:32 are reserved';
+    const nv = Number(v) >>> 0;
+    if ((nv & ~CR0_DEFINED) !== 0) return `reserved bits 0x${(nv & ~CR0_DEFINED).toString(16)}`;
+    if ((nv & CR0_PG) !== 0 && (nv & CR0_PE) === 0) return 'PG = 1 requires PE = 1';
+    if ((nv & CR0_NW) !== 0 && (nv & CR0_CD) === 0) return 'NW = 1 requires CD = 1';
+    const old = this.cr0Bits >>> 0;
+    const pgOn = (nv & CR0_PG) !== 0;
+    const wasPg = (old & CR0_PG) !== 0;
+    if (wasPg && !pgOn && (this.eferBits & EFER_LMA) !== 0) return 'clearing PG in 64-bit mode';
+    if (pgOn && !wasPg) {
+      if ((this.eferBits & EFER_LME) === 0) {
+        // pksim models IA-32e paging only (see README): 32-bit and PAE paging are not implemented.
+        return 'paging without EFER.LME (32-bit/PAE paging) is not modelled by pksim';
+      }
+      if ((this.cr4Bits & CR4_PAE) === 0) return 'IA-32e mode requires CR4.PAE = 1';
+      if ((this.cr4Bits & CR4_PCIDE) !== 0 && (Number(this.cr3Value & 0xfffn) !== 0)) return 'CR4.PCIDE = 1 requires CR3[11:0] = 0';
+    }
+    this.cr0Bits = nv;
+    if (pgOn && !wasPg) this.eferBits |= EFER_LMA; // SDM Vol. 3A 10.8.5: LMA is set when paging is enabled with LME
+    this.stats.cycles += this.profile.movCr0;
+    // SDM 4.10.4.1: clearing CR0.PG invalidates all TLBs and paging-structure caches.
+    if (wasPg && !pgOn) this.mmu.invalidateAll();
+    this.syncPaging();
+    return null;
+  }
+
+  private movToCr3(v: bigint): string | null {
+    const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
+    const noFlush = pcide && (v >> 63n) !== 0n;
+    const val = v & ~(1n << 63n);
+    // Bits 62:MAXPHYADDR are reserved (SDM 4.5.2; LAM's bits 62:61 are not modelled).
+    if (val >> BigInt(this.memory.maxPhysAddr) !== 0n) return `bits 62:${this.memory.maxPhysAddr} are reserved`;
+    this.cr3Value = val;
+    this.stats.cr3Writes++;
+    this.syncPaging();
+    // SDM 4.10.4.1: MOV to CR3 invalidates the non-global TLB entries and the PSC entries of the new PCID
+    // (all of them with CR4.PCIDE = 0), unless CR4.PCIDE = 1 and bit 63 of the source is 1.
+    if (!noFlush) this.mmu.invalidatePcid(this.mmu.state.pcid, true);
+    this.stats.cycles += noFlush ? this.profile.movCr3.noFlush : this.profile.movCr3.flush;
+    return null;
+  }
+
+  private movToCr4(v: bigint): string | null {
+    if (v >> 32n !== 0n) return 'bits 63:32 are reserved';
+    const nv = Number(v) >>> 0;
+    const f = this.features;
+    let allowed =
+      0x1 | 0x2 | 0x4 | 0x8 | 0x10 | CR4_PAE | 0x40 | 0x100 | 0x200 | 0x400 | 0x800 /* UMIP */ | 0x40000; /* OSXSAVE */
+    if (f.pge) allowed |= CR4_PGE;
+    if (f.la57) allowed |= CR4_LA57;
+    if (f.fsgsbase) allowed |= CR4_FSGSBASE;
+    if (f.pcid) allowed |= CR4_PCIDE;
+    if (f.smep) allowed |= CR4_SMEP;
+    if (f.smap) allowed |= CR4_SMAP;
+    if (f.pku) allowed |= CR4_PKE;
+    if (f.pks) allowed |= CR4_PKS;
+    const bad = nv & ~allowed;
+    if (bad !== 0) return `reserved or unsupported bits 0x${bad.toString(16)}`;
+    const old = this.cr4Bits >>> 0;
+    const lma = (this.eferBits & EFER_LMA) !== 0;
+    const changed = (old ^ nv) >>> 0;
+    if (lma && (nv & CR4_PAE) === 0) return 'clearing PAE in IA-32e mode';
+    if (lma && (changed & CR4_LA57) !== 0) return 'changing LA57 in IA-32e mode';
+    if ((nv & CR4_PCIDE) !== 0 && (old & CR4_PCIDE) === 0) {
+      if (!lma) return 'setting PCIDE outside IA-32e mode';
+      if ((this.cr3Value & 0xfffn) !== 0n) return 'setting PCIDE with CR3[11:0] != 0';
+    }
+    this.cr4Bits = nv;
+    this.stats.cycles += this.profile.movCr4;
+    this.syncPaging();
+    // SDM 4.10.4.1, MOV to CR4: changing PGE, or PCIDE 1 -> 0, invalidates everything (all PCIDs, global
+    // entries); changing PAE, or SMEP 0 -> 1, invalidates the current PCID's entries.
+    if ((changed & CR4_PGE) !== 0 || ((old & CR4_PCIDE) !== 0 && (nv & CR4_PCIDE) === 0)) this.mmu.invalidateAll();
+    else if ((changed & CR4_PAE) !== 0 || ((nv & CR4_SMEP) !== 0 && (old & CR4_SMEP) === 0)) this.mmu.invalidatePcid(this.mmu.state.pcid, false);
+    return null;
+  }
+
+  /** Bring the MMU's control view in line with CR0/CR3/CR4/EFER. */
+  private syncPaging(): void {
+    const s = this.mmu.state;
+    const cr0 = this.cr0Bits;
+    const cr4 = this.cr4Bits;
+    const lma = (this.eferBits & EFER_LMA) !== 0;
+    s.paging = (cr0 & CR0_PG) !== 0;
+    s.wp = (cr0 & CR0_WP) !== 0;
+    s.la57 = (cr4 & CR4_LA57) !== 0;
+    s.pge = (cr4 & CR4_PGE) !== 0;
+    s.smep = (cr4 & CR4_SMEP) !== 0;
+    s.smap = (cr4 & CR4_SMAP) !== 0;
+    // Keys act only in IA-32e paging (SDM 4.6.2).
+    s.pke = lma && (cr4 & CR4_PKE) !== 0;
+    s.pks = lma && (cr4 & CR4_PKS) !== 0;
+    s.nxe = (this.eferBits & EFER_NXE) !== 0;
+    const pcide = (cr4 & CR4_PCIDE) !== 0;
+    s.pcid = pcide ? Number(this.cr3Value & 0xfffn) : 0;
+    const addrMask = ((1n << BigInt(this.memory.maxPhysAddr)) - 1n) & ~0xfffn;
+    s.rootBase = Number(this.cr3Value & addrMask);
+    s.pkru = this.pkruBits;
+    s.pkrs = this.pkrsBits;
+  }
+
+  // ---- MSRs ----------------------------------------------------------------------------------------------------
+
+  /** RDMSR. Throws GeneralProtection for an unknown or write-only MSR. */
+  rdmsr(index: number): bigint {
+    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`MSR index must be a 32-bit unsigned integer, got ${String(index)}`);
+    const def = MSR_DEFS.get(index);
+    if (def === undefined || !def.readable || (def.feature !== undefined && !this.features[def.feature])) {
+      throw this.fault(new GeneralProtection(0, `RDMSR of ${msrName(index)}: ${def === undefined ? 'no such MSR' : 'not readable on this CPU'}`));
+    }
+    this.stats.rdmsr++;
+    this.stats.cycles += this.profile.rdmsr.byMsr[index] ?? this.profile.rdmsr.default;
+    switch (index) {
+      case MSR.IA32_PKRS:
+        return BigInt(this.pkrsBits);
+      case MSR.IA32_EFER:
+        return BigInt(this.eferBits);
+      case MSR.IA32_TSC:
+        return BigInt.asUintN(64, this.tscOffset + BigInt(Math.floor(this.stats.cycles)));
+      default:
+        return this.msrs.get(index) ?? 0n;
+    }
+  }
+
+  /** WRMSR. Throws GeneralProtection for an unknown or read-only MSR, a reserved bit, or a bad value. */
+  wrmsr(index: number, value: bigint | number): void {
+    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`MSR index must be a 32-bit unsigned integer, got ${String(index)}`);
+    const v = toU64(value, `${msrName(index)} value`);
+    const reason = this.wrmsrCheck(index, v);
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `WRMSR ${msrName(index)} 0x${v.toString(16)}: ${reason}`));
+    if (index === MSR.IA32_PKRS) {
+      this.writePkrs(Number(v));
+      return;
+    }
+    this.stats.wrmsr++;
+    this.stats.cycles += this.profile.wrmsr.byMsr[index] ?? this.profile.wrmsr.default;
+    switch (index) {
+      case MSR.IA32_EFER:
+        // LMA is the processor's: WRMSR leaves it as it is (SDM Vol. 3A 10.8.5).
+        this.eferBits = (Number(v) & ~EFER_LMA) | (this.eferBits & EFER_LMA);
+        this.syncPaging();
+        return;
+      case MSR.IA32_TSC:
+        this.tscOffset = v - BigInt(Math.floor(this.stats.cycles));
+        return;
+      default:
+        this.msrs.set(index, v);
+    }
+  }
+
+  private wrmsrCheck(index: number, v: bigint): string | null {
+    const def = MSR_DEFS.get(index);
+    if (def === undefined) return 'no such MSR';
+    if (!def.writable) return 'read-only MSR';
+    if (def.feature !== undefined && !this.features[def.feature]) return `this CPU lacks ${def.feature.toUpperCase()}`;
+    if (index === MSR.IA32_EFER) {
+      let allowed = EFER_SCE | EFER_LME | EFER_LMA;
+      if (this.features.nx) allowed |= EFER_NXE;
+      if ((v & ~BigInt(allowed)) !== 0n) return `reserved bits 0x${(v & ~BigInt(allowed)).toString(16)}`;
+      const lme = (Number(v) & EFER_LME) !== 0;
+      if ((this.cr0Bits & CR0_PG) !== 0 && lme !== ((this.eferBits & EFER_LME) !== 0)) return 'changing LME with paging enabled';
+      return null;
+    }
+    return def.check ? def.check(v, this.msrCtx) : null;
+  }
+
+  // ---- TLB maintenance -----------------------------------------------------------------------------------------
+
+  /** INVLPG (SDM Vol. 2A; 4.10.4.1): drops the page's TLB entries for the current PCID (global ones too)
+   * and every paging-structure-cache entry of the current PCID. A non-canonical address is a no-op. */
+  invlpg(va: bigint | number): void {
+    const v = toU64(va, 'va');
+    this.invlpgHalves(lo32(v), hi32(v));
+  }
+
+  invlpgHalves(vaLo: number, vaHi: number): void {
+    this.stats.invlpg++;
+    this.stats.cycles += this.profile.invlpg;
+    if (!this.mmu.isCanonical(vaHi)) return;
+    this.mmu.invalidatePage(vaLo, vaHi, this.mmu.state.pcid, false, false);
+  }
+
+  /**
+   * INVPCID (SDM Vol. 2A): type 0 individual address (non-global), 1 single context (non-global),
+   * 2 all contexts including globals, 3 all contexts except globals. #GP(0) for a bad type, a PCID above
+   * 4095, a non-canonical address (type 0), or a nonzero PCID with CR4.PCIDE = 0 (types 0, 1).
+   */
+  invpcid(type: number, desc: { pcid?: number; va?: bigint | number } = {}): void {
+    if (!this.features.invpcid) throw this.fault(new ArchFault(6, 0, 'INVPCID is not supported (features.invpcid = false)'));
+    const pcid = desc.pcid ?? 0;
+    if (!Number.isInteger(type) || type < 0 || type > 3) throw this.fault(new GeneralProtection(0, `INVPCID type ${String(type)}`));
+    if (!Number.isInteger(pcid) || pcid < 0 || pcid > 4095) throw this.fault(new GeneralProtection(0, `INVPCID with PCID ${String(pcid)} (bits 63:12 of the descriptor must be 0)`));
+    const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
+    if ((type === 0 || type === 1) && !pcide && pcid !== 0) throw this.fault(new GeneralProtection(0, 'INVPCID with a nonzero PCID while CR4.PCIDE = 0'));
+    this.stats.invpcid++;
+    this.stats.cycles += this.profile.invpcid[type];
+    switch (type) {
+      case 0: {
+        const va = toU64(desc.va ?? 0n, 'va');
+        if (!isCanonical(va, this.mmu.state.la57 ? 57 : 48)) throw this.fault(new GeneralProtection(0, `INVPCID type 0 with non-canonical address 0x${va.toString(16)}`));
+        this.mmu.invalidatePage(lo32(va), hi32(va), pcid, true, false);
+        return;
+      }
+      case 1:
+        this.mmu.invalidatePcid(pcid, true);
+        return;
+      case 2:
+        this.mmu.invalidateAll();
+        return;
+      default:
+        this.mmu.invalidatePcid(-1, true);
+    }
+  }
+
+  /**
+   * Flush this CPU's TLB the way the kernel does: `global: true` as toggling CR4.PGE (everything, global
+   * entries too); otherwise as reloading CR3 (the current PCID's non-global entries).
+   */
+  flushTlb(opts: { global?: boolean } = {}): void {
+    if (opts.global) {
+      this.mmu.invalidateAll();
+      this.stats.cycles += 2 * this.profile.movCr4;
+    } else {
+      this.mmu.invalidatePcid(this.mmu.state.pcid, true);
+      this.stats.cycles += this.profile.movCr3.flush;
+      this.stats.cr3Writes++;
+    }
+  }
+
+  // ---- memory access: hot path -------------------------------------------------------------------------------
+
+  /** Record an exception for the hot path; always returns false. */
+  raise(vector: number, errorCode: number, addrLo = 0, addrHi = 0): false {
+    this.xv = vector;
+    this.xec = errorCode;
+    this.xaddrLo = addrLo;
+    this.xaddrHi = addrHi;
+    this.stats.faults++;
+    if (vector === VEC_PF) {
+      // SDM 6.15, #PF: CR2 receives the linear address.
+      this.cr2Lo = addrLo;
+      this.cr2Hi = addrHi;
+    }
+    return false;
+  }
+
+  /** Access descriptor for the MMU from CPL and flags. */
+  accessFlags(type: number, implicit = false, cpl: number = this.cplValue): number {
+    return type | (implicit ? ACC_IMPLICIT : cpl === 3 ? ACC_USER : 0);
+  }
+
+  /**
+   * Translate for an access; -1 on an exception (left in xv/xec). `stack` picks #SS over #GP for a
+   * non-canonical address.
+   */
+  xlate(vaLo: number, vaHi: number, acc: number, stack = false): number {
+    const pa = this.mmu.translate(vaLo, vaHi, acc);
+    if (pa >= 0) return pa;
+    if (pa === XLATE_PAGE_FAULT) {
+      this.raise(VEC_PF, this.mmu.faultCode, vaLo >>> 0, vaHi >>> 0);
+      return -1;
+    }
+    this.raise(stack ? VEC_SS : VEC_GP, 0);
+    return -1;
+  }
+
+  /**
+   * Load `size` (1, 2, 4, 8) bytes from a linear address. Returns the low 32 bits (the high half of an
+   * 8-byte load is left in `loadHi`); on an exception returns 0 with `xv` set (check `xv` after).
+   */
+  load(vaLo: number, vaHi: number, size: number, acc: number): number {
+    const off = vaLo & 0xfff;
+    this.stats.cycles += this.dataCost;
+    if ((acc & 3) === ACC_FETCH) this.stats.fetches++;
+    else this.stats.reads++;
+    if (off + size <= 4096) {
+      const pa = this.xlate(vaLo, vaHi, acc);
+      if (pa < 0) return 0;
+      const m = this.memory;
+      switch (size) {
+        case 1:
+          return m.rd8(pa);
+        case 2:
+          return m.rd16(pa);
+        case 4:
+          return m.rd32(pa);
+        default:
+          this.loadHi = m.rd32(pa + 4);
+          return m.rd32(pa);
+      }
+    }
+    // Crosses a page boundary: both pages must translate before the access completes.
+    const pa0 = this.xlate(vaLo, vaHi, acc);
+    if (pa0 < 0) return 0;
+    const nLo = (((vaLo >>> 0) - off + 4096) >>> 0);
+    const nHi = nLo === 0 ? (vaHi + 1) >>> 0 : vaHi;
+    const pa1 = this.xlate(nLo, nHi, acc);
+    if (pa1 < 0) return 0;
+    const first = 4096 - off;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < size; i++) {
+      const b = i < first ? this.memory.rd8(pa0 + i) : this.memory.rd8(pa1 + (i - first));
+      if (i < 4) lo |= b << (8 * i);
+      else hi |= b << (8 * (i - 4));
+    }
+    this.loadHi = hi >>> 0;
+    return lo >>> 0;
+  }
+
+  /** Store `size` bytes (value as halves). Returns false with `xv` set on an exception (nothing written). */
+  store(vaLo: number, vaHi: number, size: number, lo: number, hi: number, acc: number): boolean {
+    const off = vaLo & 0xfff;
+    this.stats.cycles += this.dataCost;
+    this.stats.writes++;
+    if (off + size <= 4096) {
+      const pa = this.xlate(vaLo, vaHi, acc);
+      if (pa < 0) return false;
+      const m = this.memory;
+      switch (size) {
+        case 1:
+          m.wr8(pa, lo & 0xff);
+          break;
+        case 2:
+          m.wr16(pa, lo & 0xffff);
+          break;
+        case 4:
+          m.wr32(pa, lo);
+          break;
+        default:
+          m.wr32(pa, lo);
+          m.wr32(pa + 4, hi);
+      }
+      return true;
+    }
+    const pa0 = this.xlate(vaLo, vaHi, acc);
+    if (pa0 < 0) return false;
+    const nLo = (((vaLo >>> 0) - off + 4096) >>> 0);
+    const nHi = nLo === 0 ? (vaHi + 1) >>> 0 : vaHi;
+    const pa1 = this.xlate(nLo, nHi, acc);
+    if (pa1 < 0) return false;
+    const first = 4096 - off;
+    for (let i = 0; i < size; i++) {
+      const b = i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff;
+      if (i < first) this.memory.wr8(pa0 + i, b);
+      else this.memory.wr8(pa1 + (i - first), b);
+    }
+    return true;
+  }
+
+  // ---- memory access: API edge ---------------------------------------------------------------------------------
+
+  private accFromOpts(type: number, opts?: AccessOptions): number {
+    const cpl = opts?.cpl ?? this.cplValue;
+    if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new RangeError(`cpl must be 0..3, got ${String(cpl)}`);
+    return this.accessFlags(type, opts?.implicit === true, cpl);
+  }
+
+  /** Turn the pending hot-path exception into a typed fault (and clear it). */
+  takeException(): ArchFault {
+    const f = makeFault(this.xv, this.xec, this.xv === VEC_PF ? join(this.xaddrLo, this.xaddrHi) : undefined);
+    this.xv = NO_EXCEPTION;
+    return f;
+  }
+
+  private fault<T extends ArchFault>(f: T): T {
+    if (f.vector !== VEC_PF) this.stats.faults++;
+    return f;
+  }
+
+  /**
+   * Translate a linear address for one access as the hardware would: uses and fills the TLBs and sets A
+   * (and D on a write). With `probe: true`, walks the paging structures without any side effect.
+   */
+  translate(va: bigint | number, opts: TranslateOptions): TranslateResult {
+    const v = toU64(va, 'va');
+    const type = opts.access === 'read' ? ACC_READ : opts.access === 'write' ? ACC_WRITE : opts.access === 'fetch' ? ACC_FETCH : -1;
+    if (type < 0) throw new RangeError(`access must be 'read', 'write' or 'fetch', got ${String(opts.access)}`);
+    const acc = this.accFromOpts(type, opts);
+    const vaLo = lo32(v);
+    const vaHi = hi32(v);
+    const s = this.mmu.state;
+    if (opts.probe) {
+      if (!s.paging) return { ok: true, pa: BigInt(vaLo), pageSize: 4096, pkey: 0 };
+      if (!this.mmu.isCanonical(vaHi)) return { ok: false, fault: opts.stack ? new StackFault(0) : new GeneralProtection(0) };
+      const w = this.mmu.probe(vaLo, vaHi, acc);
+      if (!w.ok) return { ok: false, fault: new PageFault(w.errorCode, v) };
+      const off = vaLo & ((1 << w.pageShift) - 1);
+      return { ok: true, pa: BigInt(w.pageBase + (off >>> 0)), pageSize: (2 ** w.pageShift) as 4096 | 2097152 | 1073741824, pkey: w.pkey };
+    }
+    const pa = this.xlate(vaLo, vaHi, acc, opts.stack === true);
+    if (pa < 0) return { ok: false, fault: this.takeException() as PageFault | GeneralProtection | StackFault };
+    if (!s.paging) return { ok: true, pa: BigInt(pa), pageSize: 4096, pkey: 0 };
+    return { ok: true, pa: BigInt(pa), pageSize: (2 ** this.mmu.lastPageShift) as 4096 | 2097152 | 1073741824, pkey: this.mmu.lastPkey };
+  }
+
+  /** Read 1, 2, 4 or 8 bytes at a linear address. Throws PageFault / GeneralProtection / StackFault. */
+  read(va: bigint | number, size: 1 | 2 | 4 | 8, opts?: AccessOptions & { fetch?: boolean }): bigint {
+    checkSize(size);
+    const v = toU64(va, 'va');
+    const acc = this.accFromOpts(opts?.fetch ? ACC_FETCH : ACC_READ, opts);
+    this.xv = NO_EXCEPTION;
+    const lo = this.load(lo32(v), hi32(v), size, acc);
+    if (this.xv !== NO_EXCEPTION) throw this.takeException();
+    return size === 8 ? join(lo, this.loadHi) : BigInt(lo >>> 0);
+  }
+
+  /** Write 1, 2, 4 or 8 bytes at a linear address. Throws PageFault / GeneralProtection / StackFault. */
+  write(va: bigint | number, size: 1 | 2 | 4 | 8, value: bigint | number, opts?: AccessOptions): void {
+    checkSize(size);
+    const v = toU64(va, 'va');
+    const val = BigInt.asUintN(size * 8, toU64(value, 'value'));
+    const acc = this.accFromOpts(ACC_WRITE, opts);
+    this.xv = NO_EXCEPTION;
+    if (!this.store(lo32(v), hi32(v), size, lo32(val), hi32(val), acc)) throw this.takeException();
+  }
+
+  /** CPUID leaf/subleaf as this CPU reports it (driven by `features`). */
+  cpuid(leaf: number, subleaf = 0): { eax: number; ebx: number; ecx: number; edx: number } {
+    this.stats.cycles += this.profile.insn.cpuid;
+    const f = this.features;
+    const r = { eax: 0, ebx: 0, ecx: 0, edx: 0 };
+    switch (leaf >>> 0) {
+      case 0:
+        // max basic leaf 7, "GenuineIntel"
+        return { eax: 7, ebx: 0x756e6547, edx: 0x49656e69, ecx: 0x6c65746e };
+      case 1:
+        r.eax = 0x000806f8; // family 6, model 0x8F (Sapphire Rapids), stepping 8
+        r.ebx = ((this.index & 0xff) << 24) >>> 0;
+        // ECX: CX16 (13), PCID (17), x2APIC (21), MOVBE (22), POPCNT (23)
+        r.ecx = (1 << 13) | (f.pcid ? 1 << 17 : 0) | (1 << 22) | (1 << 23);
+        // EDX: TSC (4), MSR (5), PAE (6), CX8 (8), APIC (9), SEP (11), PGE (13), CMOV (15), PAT (16)
+        r.edx = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 11) | (f.pge ? 1 << 13 : 0) | (1 << 15) | (1 << 16);
+        return r;
+      case 7:
+        if (subleaf !== 0) return r;
+        // EBX: FSGSBASE (0), BMI1 (3), SMEP (7), BMI2 (8), INVPCID (10), SMAP (20)
+        r.ebx = (f.fsgsbase ? 1 : 0) | (f.smep ? 1 << 7 : 0) | (f.invpcid ? 1 << 10 : 0) | (f.smap ? 1 << 20 : 0);
+        // ECX: PKU (3), OSPKE (4) = CR4.PKE, LA57 (16), PKS (31)
+        r.ecx = ((f.pku ? 1 << 3 : 0) | ((this.cr4Bits & CR4_PKE) !== 0 ? 1 << 4 : 0) | (f.la57 ? 1 << 16 : 0) | (f.pks ? 1 << 31 : 0)) >>> 0;
+        return r;
+      case 0x80000000:
+        r.eax = 0x80000008;
+        return r;
+      case 0x80000001:
+        // ECX: LAHF/SAHF (0), LZCNT (5); EDX: SYSCALL (11), NX (20), 1GB pages (26), RDTSCP (27), LM (29)
+        r.ecx = 1 | (1 << 5);
+        r.edx = ((1 << 11) | (f.nx ? 1 << 20 : 0) | (f.gbpages ? 1 << 26 : 0) | (1 << 27) | (1 << 29)) >>> 0;
+        return r;
+      case 0x80000008:
+        r.eax = this.memory.maxPhysAddr | ((f.la57 ? 57 : 48) << 8);
+        return r;
+      default:
+        return r;
+    }
+  }
+
+  /** A compact view of the state (debugging, snapshots in tests). */
+  snapshot(): { regs: Record<GprName, bigint>; rip: bigint; rflags: bigint; cpl: number; cr0: bigint; cr2: bigint; cr3: bigint; cr4: bigint; efer: bigint; pkru: number; pkrs: number } {
+    return { regs: this.regs, rip: this.rip, rflags: this.rflags, cpl: this.cplValue, cr0: this.cr0, cr2: this.cr2, cr3: this.cr3, cr4: this.cr4, efer: this.efer, pkru: this.pkruBits, pkrs: this.pkrsBits };
+  }
+}
+
+function checkSize(size: number): void {
+  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new RangeError(`size must be 1, 2, 4 or 8, got ${String(size)}`);
+}
+
+export { TWO32 };

@@ -1,0 +1,144 @@
+/**
+ * A machine: 1 to 256 logical processors sharing one physical memory, each with its own registers, TLBs and
+ * cycle clock, and an IPI primitive that charges the sender and the targets as the cost profile says.
+ */
+
+import { PhysicalMemory } from '../mmu/physical-memory.js';
+import { Cpu } from './cpu.js';
+import { resolveFeatures, type CpuFeatures } from './features.js';
+import type { CostProfile } from './profile.js';
+import { resolveProfile, type ProfileOverrides } from './profiles.js';
+import { CR0_PE, CR0_PG, CR0_WP, CR4_LA57, CR4_PAE, EFER_LME, EFER_NXE, EFER_SCE } from './regs.js';
+import { MSR } from './msr.js';
+
+export interface MachineOptions {
+  /** Logical processors, 1..256. Default 1. */
+  cpus?: number;
+  /** Installed memory in bytes, a multiple of 4096 up to 2^maxPhysAddr. Default 4 GiB. */
+  memory?: number | bigint;
+  /** MAXPHYADDR, 36..52. Default 46. */
+  maxPhysAddr?: number;
+  /** A built-in profile name ('sapphire-rapids', 'skylake-sp') or a full profile. Default 'sapphire-rapids'. */
+  profile?: string | CostProfile;
+  /** Field overrides applied on top of `profile`. */
+  profileOverrides?: ProfileOverrides;
+  /** CPU features; default: everything Sapphire Rapids has. */
+  features?: Partial<CpuFeatures>;
+}
+
+export interface IpiOptions {
+  /** Work each target does in its handler (e.g. an INVLPG); its cycles count on the target's clock. */
+  handler?: (target: Cpu) => void;
+  /** The sender waits for every target to acknowledge (as smp_call_function_many with wait). Default true. */
+  wait?: boolean;
+}
+
+export interface IpiResult {
+  /** Cycles the sender spent. */
+  senderCycles: number;
+  /** Cycles each target spent, in target order. */
+  targetCycles: number[];
+}
+
+const KNOWN_OPTIONS = new Set(['cpus', 'memory', 'maxPhysAddr', 'profile', 'profileOverrides', 'features']);
+
+export class Machine {
+  readonly memory: PhysicalMemory;
+  readonly cpus: readonly Cpu[];
+  readonly profile: CostProfile;
+  readonly features: Readonly<CpuFeatures>;
+
+  constructor(opts: MachineOptions = {}) {
+    for (const k of Object.keys(opts)) if (!KNOWN_OPTIONS.has(k)) throw new RangeError(`unknown Machine option '${k}'; known: ${[...KNOWN_OPTIONS].join(', ')}`);
+    const n = opts.cpus ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`cpus must be an integer 1..256, got ${String(n)}`);
+    this.memory = new PhysicalMemory({ size: opts.memory ?? 4 * 2 ** 30, maxPhysAddr: opts.maxPhysAddr ?? 46 });
+    this.profile = resolveProfile(opts.profile, opts.profileOverrides);
+    this.features = Object.freeze(resolveFeatures(opts.features));
+    const cpus: Cpu[] = [];
+    for (let i = 0; i < n; i++) cpus.push(new Cpu({ index: i, memory: this.memory, profile: this.profile, features: this.features }));
+    this.cpus = Object.freeze(cpus);
+  }
+
+  /** Copy bytes into physical memory. */
+  load(pa: bigint | number, bytes: Uint8Array): void {
+    this.memory.writeBytes(pa, bytes);
+  }
+
+  /**
+   * Send an IPI from `from` to `targets` (CPU indices or Cpus; the sender itself is skipped if listed).
+   * Charges, from the profile: the sender `ipi.send` per target; each target `ipi.handle` plus its handler's
+   * own cycles; with `wait`, the sender also `ipi.deliver` + the slowest target's handling + `ipi.ack`.
+   */
+  sendIpi(from: Cpu | number, targets: ReadonlyArray<Cpu | number>, opts: IpiOptions = {}): IpiResult {
+    const sender = this.cpuOf(from);
+    const list: Cpu[] = [];
+    for (const t of targets) {
+      const c = this.cpuOf(t);
+      if (c !== sender && !list.includes(c)) list.push(c);
+    }
+    const p = this.profile.ipi;
+    const start = sender.stats.cycles;
+    sender.stats.cycles += p.send * list.length;
+    sender.stats.ipisSent += list.length;
+    const targetCycles: number[] = [];
+    let slowest = 0;
+    for (const c of list) {
+      const t0 = c.stats.cycles;
+      c.stats.cycles += p.handle;
+      c.stats.ipisReceived++;
+      opts.handler?.(c);
+      const spent = c.stats.cycles - t0;
+      targetCycles.push(spent);
+      if (spent > slowest) slowest = spent;
+    }
+    if ((opts.wait ?? true) && list.length > 0) sender.stats.cycles += p.deliver + slowest + p.ack;
+    return { senderCycles: sender.stats.cycles - start, targetCycles };
+  }
+
+  private cpuOf(c: Cpu | number): Cpu {
+    if (typeof c === 'number') {
+      const cpu = this.cpus[c];
+      if (cpu === undefined) throw new RangeError(`no CPU ${String(c)} (this machine has ${this.cpus.length})`);
+      return cpu;
+    }
+    if (!this.cpus.includes(c)) throw new RangeError(`CPU ${c.index} does not belong to this machine`);
+    return c;
+  }
+}
+
+export interface LongModeOptions {
+  /** CR3 value (root table address, PCID bits). */
+  cr3: bigint | number;
+  /** 5-level paging. Default false. */
+  la57?: boolean;
+  /** CR0.WP. Default true. */
+  wp?: boolean;
+  /** EFER.NXE. Default true when the CPU has NX. */
+  nxe?: boolean;
+  /** Extra CR4 bits (PGE, PCIDE, SMEP, SMAP, PKE, PKS...). */
+  cr4?: bigint | number;
+  cpl?: 0 | 3;
+}
+
+/**
+ * Put a CPU into IA-32e mode with paging through the architectural sequence (EFER.LME, CR4.PAE, CR3,
+ * CR0.PG; SDM Vol. 3A 10.8.5), so every check of those writes applies. CR4.PCIDE is set after paging is on,
+ * as it must be.
+ */
+export function enterLongMode(cpu: Cpu, o: LongModeOptions): void {
+  const extra = BigInt(o.cr4 ?? 0n);
+  const pcide = 1n << 17n;
+  cpu.wrmsr(MSR.IA32_EFER, BigInt(EFER_LME | EFER_SCE | ((o.nxe ?? cpu.features.nx) ? EFER_NXE : 0)));
+  cpu.writeCr(4, BigInt(CR4_PAE | (o.la57 ? CR4_LA57 : 0)) | (extra & ~pcide));
+  const cr3 = BigInt(o.cr3);
+  cpu.writeCr(3, cr3 & ~0xfffn);
+  cpu.writeCr(0, BigInt(CR0_PE | (o.wp ?? true ? CR0_WP : 0)) | BigInt(CR0_PG >>> 0));
+  if (extra & pcide) {
+    cpu.writeCr(4, cpu.cr4 | pcide);
+    cpu.writeCr(3, cr3);
+  } else if ((cr3 & 0xfffn) !== 0n) {
+    cpu.writeCr(3, cr3);
+  }
+  if (o.cpl !== undefined) cpu.cpl = o.cpl;
+}

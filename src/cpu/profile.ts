@@ -1,0 +1,67 @@
+/**
+ * Cost profiles: plain data saying what each architectural event costs, in core cycles. Functional code asks
+ * the profile and adds the figure to the CPU's cycle counter; nothing else about timing is hard-coded.
+ * Every figure in a built-in profile names its source in a comment (profiles.ts).
+ */
+
+import type { MmuTiming, TlbGeometry } from '../mmu/mmu.js';
+
+export interface CostProfile {
+  /** Profile name, e.g. 'sapphire-rapids'. */
+  name: string;
+  /** One line: which core, which sources. */
+  description: string;
+  /** Nominal core clock, to turn cycles into time in reports. */
+  ghz: number;
+  /** TLB and paging-structure cache geometry. */
+  tlb: TlbGeometry;
+  /** Translation costs (TLB hits, walks). */
+  mmu: MmuTiming;
+  /** Load-to-use latency by level of the memory hierarchy. */
+  memory: { l1d: number; l2: number; llc: number; dram: number };
+  /**
+   * Cycles charged per data access made through `cpu.read`/`cpu.write` (the model does not simulate data
+   * caches: each access is charged as a hit in the level named here).
+   */
+  dataAccessLevel: 'l1d' | 'l2' | 'llc' | 'dram';
+  /** Instruction classes (the interpreter charges these). */
+  insn: {
+    alu: number;
+    mul: number;
+    div: number;
+    branch: number;
+    load: number;
+    store: number;
+    /** A serializing instruction (CPUID, MOV to CR, WRMSR to a serializing MSR) beyond its own cost. */
+    serialize: number;
+    cpuid: number;
+    rdtsc: number;
+  };
+  /** WRMSR cost by MSR index; `default` for the rest. IA32_PKRS (0x6E1) is not serializing. */
+  wrmsr: { default: number; byMsr: Record<number, number> };
+  rdmsr: { default: number; byMsr: Record<number, number> };
+  wrpkru: number;
+  rdpkru: number;
+  /** INVLPG of one page (the instruction; refills are charged when they happen). */
+  invlpg: number;
+  /** INVPCID by type 0..3. */
+  invpcid: readonly [number, number, number, number];
+  /** MOV to CR3 that flushes (non-global entries of the PCID) and with the no-flush bit (bit 63). */
+  movCr3: { flush: number; noFlush: number };
+  /** MOV to CR0 and CR4. */
+  movCr0: number;
+  movCr4: number;
+  /** Inter-processor interrupts. */
+  ipi: {
+    /** Sender: writing the ICR, per IPI (a multicast pays once per target group; see Machine.sendIpi). */
+    send: number;
+    /** Delivery latency until the target starts its handler. */
+    deliver: number;
+    /** Target: interrupt entry + handler body + EOI + IRET, excluding the handler's own work. */
+    handle: number;
+    /** Sender: waiting for the acknowledgment, beyond `deliver` + `handle` of the slowest target. */
+    ack: number;
+  };
+  /** Exception/interrupt delivery through the IDT and IRETQ. */
+  interrupt: { entry: number; exit: number };
+}

@@ -1,0 +1,45 @@
+/**
+ * pksim: a cycle-level x86-64 CPU/MMU emulator with PKS (IA32_PKRS) and PKU, the complete access-rights
+ * rules of IA-32e paging, per-CPU TLBs and paging-structure caches, and cost profiles.
+ */
+
+// src/pks (architecture)
+export { pkr, pkrRights, pkrWith, pkeyAdBit, pkeyWdBit, keyDenies, MSR_IA32_PKRS, PKEY_COUNT, type KeyRights } from './pks/keys.js';
+
+// src/mmu
+export { PhysicalMemory, PAGE_SIZE, PAGE_SHIFT, type PhysicalMemoryOptions, type PhysicalMemoryStats } from './mmu/physical-memory.js';
+export * as bits from './mmu/entry.js';
+export { makeEntry, tableEntry, pte, pde2M, pdpte1G, decodeEntry, tableIndex, type EntryFields, type PageLevel } from './mmu/entry.js';
+export {
+  accessFault,
+  baseErrorCode,
+  ACC_READ,
+  ACC_WRITE,
+  ACC_FETCH,
+  ACC_USER,
+  ACC_IMPLICIT,
+  RIGHT_W,
+  RIGHT_U,
+  RIGHT_X,
+  PFEC_P,
+  PFEC_W,
+  PFEC_U,
+  PFEC_RSVD,
+  PFEC_I,
+  PFEC_PK,
+  type RightsControl,
+} from './mmu/rights.js';
+export { walk, WalkResult, levelIndex, type WalkControl } from './mmu/walker.js';
+export { AssocCache } from './mmu/assoc.js';
+export { Mmu, PagingState, XLATE_PAGE_FAULT, XLATE_NONCANONICAL, type TlbGeometry, type MmuTiming, type MmuStats, type CacheShape } from './mmu/mmu.js';
+export { PageTableBuilder, type PageSize, type MapFlags } from './mmu/builder.js';
+
+// src/cpu
+export { Machine, enterLongMode, type MachineOptions, type IpiOptions, type IpiResult, type LongModeOptions } from './cpu/machine.js';
+export { Cpu, NO_EXCEPTION, type CpuStats, type AccessKind, type AccessOptions, type TranslateOptions, type TranslateResult } from './cpu/cpu.js';
+export { ArchFault, PageFault, GeneralProtection, StackFault, InvalidOpcode, DivideError, DoubleFault, makeFault, describePfec, type PageFaultBits } from './cpu/faults.js';
+export { MSR, MSR_DEFS, msrName, isCanonical, type MsrDef, type MsrName } from './cpu/msr.js';
+export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.js';
+export * as regs from './cpu/regs.js';
+export type { CostProfile } from './cpu/profile.js';
+export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';

@@ -1,0 +1,177 @@
+/**
+ * A set-associative translation cache in flat typed arrays: the building block of the L1 TLBs, the STLB and
+ * the paging-structure caches. Deterministic replacement: an invalid way first, else the least recently used
+ * way of the set (per-set LRU by a monotonic stamp).
+ *
+ * Each way holds a 64-bit tag (two 32-bit halves; the caller puts the page number, and for shared
+ * structures the page size, in it), a PCID, a global flag, a physical base address (a number: < 2^52) and a
+ * small integer of payload bits (rights, key, dirty; the meaning is the caller's).
+ */
+
+export class AssocCache {
+  readonly entries: number;
+  readonly ways: number;
+  readonly sets: number;
+  /** -1 = invalid, else the PCID (0..4095). */
+  private readonly pcid: Int32Array;
+  private readonly tagLo: Uint32Array;
+  private readonly tagHi: Uint32Array;
+  private readonly globalFlag: Uint8Array;
+  private readonly stamp: Float64Array;
+  /** Physical base of the page (TLB) or of the next table (paging-structure cache). */
+  readonly base: Float64Array;
+  /** Payload bits. */
+  readonly info: Int32Array;
+  private clock = 0;
+
+  constructor(entries: number, ways: number) {
+    if (!Number.isInteger(entries) || entries < 0 || entries > 1 << 16) throw new RangeError(`TLB entries must be an integer 0..65536, got ${String(entries)}`);
+    if (entries > 0 && (!Number.isInteger(ways) || ways < 1 || entries % ways !== 0)) {
+      throw new RangeError(`TLB ways (${String(ways)}) must divide the entry count (${entries})`);
+    }
+    this.entries = entries;
+    this.ways = entries === 0 ? 1 : ways;
+    this.sets = entries === 0 ? 0 : entries / ways;
+    this.pcid = new Int32Array(entries).fill(-1);
+    this.tagLo = new Uint32Array(entries);
+    this.tagHi = new Uint32Array(entries);
+    this.globalFlag = new Uint8Array(entries);
+    this.stamp = new Float64Array(entries);
+    this.base = new Float64Array(entries);
+    this.info = new Int32Array(entries);
+  }
+
+  /** Find a valid way with this tag for this PCID (or global). Returns the slot index or -1. Marks it used. */
+  lookup(tagLo: number, tagHi: number, pcid: number): number {
+    if (this.sets === 0) return -1;
+    const ways = this.ways;
+    const first = (tagLo % this.sets) * ways;
+    const end = first + ways;
+    for (let i = first; i < end; i++) {
+      if (this.tagLo[i] === tagLo && this.tagHi[i] === tagHi) {
+        const p = this.pcid[i];
+        if (p === pcid ? true : p >= 0 && this.globalFlag[i] === 1) {
+          this.stamp[i] = ++this.clock;
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Insert (or replace the entry with the same tag and PCID). Returns the slot index, or -1 if the cache
+   * has no entries.
+   */
+  insert(tagLo: number, tagHi: number, pcid: number, global: boolean, base: number, info: number): number {
+    if (this.sets === 0) return -1;
+    const ways = this.ways;
+    const first = (tagLo % this.sets) * ways;
+    const end = first + ways;
+    let victim = -1;
+    let oldest = Infinity;
+    for (let i = first; i < end; i++) {
+      const p = this.pcid[i];
+      if (p < 0) {
+        if (oldest !== -Infinity) {
+          victim = i;
+          oldest = -Infinity; // an invalid way beats any valid one; keep the first invalid way
+        }
+        continue;
+      }
+      if (this.tagLo[i] === tagLo && this.tagHi[i] === tagHi && (p === pcid || this.globalFlag[i] === 1 || global)) {
+        victim = i;
+        break;
+      }
+      if (oldest !== -Infinity && this.stamp[i] < oldest) {
+        oldest = this.stamp[i];
+        victim = i;
+      }
+    }
+    this.pcid[victim] = pcid;
+    this.tagLo[victim] = tagLo;
+    this.tagHi[victim] = tagHi;
+    this.globalFlag[victim] = global ? 1 : 0;
+    this.base[victim] = base;
+    this.info[victim] = info;
+    this.stamp[victim] = ++this.clock;
+    return victim;
+  }
+
+  /** Is the slot's entry global? */
+  isGlobal(i: number): boolean {
+    return this.globalFlag[i] === 1;
+  }
+
+  /** Drop one slot. */
+  invalidateSlot(i: number): void {
+    this.pcid[i] = -1;
+  }
+
+  /**
+   * Drop entries with this tag. `pcid` -1 means any PCID. `keepGlobal` keeps global entries.
+   * Returns how many were dropped.
+   */
+  invalidateTag(tagLo: number, tagHi: number, pcid: number, keepGlobal: boolean): number {
+    if (this.sets === 0) return 0;
+    const first = (tagLo % this.sets) * this.ways;
+    const end = first + this.ways;
+    let n = 0;
+    for (let i = first; i < end; i++) {
+      const p = this.pcid[i];
+      if (p < 0 || this.tagLo[i] !== tagLo || this.tagHi[i] !== tagHi) continue;
+      const g = this.globalFlag[i] === 1;
+      if (keepGlobal && g) continue;
+      if (pcid >= 0 && p !== pcid && !g) continue;
+      this.pcid[i] = -1;
+      n++;
+    }
+    return n;
+  }
+
+  /** Drop every entry of this PCID (-1: of every PCID); `keepGlobal` keeps global entries. */
+  invalidatePcid(pcid: number, keepGlobal: boolean): number {
+    let n = 0;
+    for (let i = 0; i < this.entries; i++) {
+      const p = this.pcid[i];
+      if (p < 0) continue;
+      if (keepGlobal && this.globalFlag[i] === 1) continue;
+      if (pcid >= 0 && p !== pcid) continue;
+      this.pcid[i] = -1;
+      n++;
+    }
+    return n;
+  }
+
+  /** Drop everything. */
+  clear(): number {
+    let n = 0;
+    for (let i = 0; i < this.entries; i++) {
+      if (this.pcid[i] >= 0) {
+        this.pcid[i] = -1;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Valid entries (for tests and statistics). */
+  count(): number {
+    let n = 0;
+    for (let i = 0; i < this.entries; i++) if (this.pcid[i] >= 0) n++;
+    return n;
+  }
+
+  /** Describe a slot (tests, debugging). */
+  slot(i: number): { valid: boolean; pcid: number; tagLo: number; tagHi: number; global: boolean; base: number; info: number } {
+    return {
+      valid: this.pcid[i] >= 0,
+      pcid: this.pcid[i],
+      tagLo: this.tagLo[i],
+      tagHi: this.tagHi[i],
+      global: this.globalFlag[i] === 1,
+      base: this.base[i],
+      info: this.info[i],
+    };
+  }
+}

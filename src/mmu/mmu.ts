@@ -1,0 +1,419 @@
+/**
+ * One logical processor's MMU: its TLBs, its paging-structure caches, and the translation path that uses
+ * them before falling back to the walker (walker.ts), checking rights on both paths with the same function
+ * (rights.ts).
+ *
+ * TLBs (SDM Vol. 3A 4.10.2): split L1 instruction and data TLBs per page size, a second-level TLB shared by
+ * 4 KiB and 2 MiB translations, and one for 1 GiB translations; entries tagged with a PCID (4.10.1) and a
+ * global flag (CR4.PGE). An entry holds the page frame, the accumulated rights, the dirty flag and the
+ * protection key; never the rights that PKRU/PKRS grant, so writing those takes effect at once.
+ * Entries are not coherent with memory: they change only through the invalidations of 4.10.4 (INVLPG,
+ * INVPCID, CR3/CR4 writes, a page fault) and capacity eviction.
+ *
+ * Paging-structure caches (4.10.3): PML5E, PML4E, PDPTE and PDE caches, tagged with the PCID, holding the
+ * next table's address and the rights accumulated so far; a TLB miss starts its walk at the lowest cached
+ * level.
+ */
+
+import { AssocCache } from './assoc.js';
+import type { PhysicalMemory } from './physical-memory.js';
+import { accessFault, ACC_FETCH, ACC_TYPE_MASK, ACC_WRITE, RIGHTS_ALL, type RightsControl } from './rights.js';
+import { walk, WalkResult, type WalkControl } from './walker.js';
+
+/** Entries and associativity of one structure. `[0, 1]` disables it. */
+export type CacheShape = readonly [entries: number, ways: number];
+
+/** TLB and paging-structure-cache geometry (part of a cost profile). */
+export interface TlbGeometry {
+  l1d4k: CacheShape;
+  l1d2m: CacheShape;
+  l1d1g: CacheShape;
+  l1i4k: CacheShape;
+  l1i2m: CacheShape;
+  l1i1g: CacheShape;
+  /** Second-level TLB shared by 4 KiB and 2 MiB translations (instruction and data). */
+  stlb: CacheShape;
+  /** Second-level TLB for 1 GiB translations. */
+  stlb1g: CacheShape;
+  pscPml5: CacheShape;
+  pscPml4: CacheShape;
+  pscPdpt: CacheShape;
+  pscPd: CacheShape;
+}
+
+/** Cycle costs of translation events (part of a cost profile). */
+export interface MmuTiming {
+  /** Added to an access that hits an L1 TLB (usually 0: folded into the load-to-use latency). */
+  l1TlbHit: number;
+  /** An L1 miss that hits the STLB. */
+  stlbHit: number;
+  /** Fixed cost of starting a page walk after an STLB miss. */
+  walkBase: number;
+  /** Each paging-structure entry read by a walk (served from the data caches). */
+  walkRef: number;
+  /** A walk that sets an A or D flag (a locked update). */
+  adUpdate: number;
+}
+
+/** Translation statistics (the CPU exposes them in `cpu.stats`). */
+export interface MmuStats {
+  /** The clock translation costs are added to (the CPU's cycle counter). */
+  cycles: number;
+  translations: number;
+  tlbHits: number;
+  stlbHits: number;
+  tlbMisses: number;
+  walks: number;
+  walkRefs: number;
+  pscHits: number;
+  dirtyAssists: number;
+  pageFaults: number;
+  tlbInvalidations: number;
+}
+
+export function newMmuStats(): MmuStats {
+  return { cycles: 0, translations: 0, tlbHits: 0, stlbHits: 0, tlbMisses: 0, walks: 0, walkRefs: 0, pscHits: 0, dirtyAssists: 0, pageFaults: 0, tlbInvalidations: 0 };
+}
+
+/** Control state the MMU reads; the CPU updates it on every CR/MSR/RFLAGS.AC/PKRU write. */
+export class PagingState implements WalkControl, RightsControl {
+  /** CR0.PG */
+  paging = false;
+  la57 = false;
+  maxPhysAddr = 46;
+  gbpages = true;
+  rootBase = 0;
+  /** Current PCID (CR3[11:0] with CR4.PCIDE = 1, else 0). */
+  pcid = 0;
+  /** CR4.PGE */
+  pge = false;
+  wp = false;
+  nxe = false;
+  smep = false;
+  smap = false;
+  pke = false;
+  pks = false;
+  ac = false;
+  pkru = 0;
+  pkrs = 0;
+}
+
+// Payload bits of a TLB entry.
+const INFO_RIGHTS = 7;
+const INFO_PKEY_SHIFT = 3;
+const INFO_DIRTY = 1 << 7;
+
+// Tag high-half size codes keep 4 KiB and 2 MiB translations apart in the shared STLB.
+const SIZE_2M = 1 << 24;
+const SIZE_1G = 2 << 24;
+
+/** Result code of `translate` besides a physical address. */
+export const XLATE_PAGE_FAULT = -1;
+export const XLATE_NONCANONICAL = -2;
+
+const TWO32 = 4294967296;
+
+export class Mmu {
+  readonly state = new PagingState();
+  readonly stats: MmuStats;
+  readonly l1d4k: AssocCache;
+  readonly l1d2m: AssocCache;
+  readonly l1d1g: AssocCache;
+  readonly l1i4k: AssocCache;
+  readonly l1i2m: AssocCache;
+  readonly l1i1g: AssocCache;
+  readonly stlb: AssocCache;
+  readonly stlb1g: AssocCache;
+  readonly pscPml5: AssocCache;
+  readonly pscPml4: AssocCache;
+  readonly pscPdpt: AssocCache;
+  readonly pscPd: AssocCache;
+  private readonly all: AssocCache[];
+  private readonly pscs: AssocCache[];
+  readonly walkOut = new WalkResult();
+
+  /** After XLATE_PAGE_FAULT: the error code. */
+  faultCode = 0;
+  /** After a successful translation: page size shift (12, 21, 30) and key, for reports. */
+  lastPageShift = 12;
+  lastPkey = 0;
+
+  constructor(
+    readonly mem: PhysicalMemory,
+    geometry: TlbGeometry,
+    readonly timing: MmuTiming,
+    stats?: MmuStats,
+  ) {
+    this.stats = stats ?? newMmuStats();
+    const mk = (s: CacheShape) => new AssocCache(s[0], s[1]);
+    this.l1d4k = mk(geometry.l1d4k);
+    this.l1d2m = mk(geometry.l1d2m);
+    this.l1d1g = mk(geometry.l1d1g);
+    this.l1i4k = mk(geometry.l1i4k);
+    this.l1i2m = mk(geometry.l1i2m);
+    this.l1i1g = mk(geometry.l1i1g);
+    this.stlb = mk(geometry.stlb);
+    this.stlb1g = mk(geometry.stlb1g);
+    this.pscPml5 = mk(geometry.pscPml5);
+    this.pscPml4 = mk(geometry.pscPml4);
+    this.pscPdpt = mk(geometry.pscPdpt);
+    this.pscPd = mk(geometry.pscPd);
+    this.all = [this.l1d4k, this.l1d2m, this.l1d1g, this.l1i4k, this.l1i2m, this.l1i1g, this.stlb, this.stlb1g];
+    this.pscs = [this.pscPml5, this.pscPml4, this.pscPdpt, this.pscPd];
+    this.state.maxPhysAddr = mem.maxPhysAddr;
+  }
+
+  /** Is the 64-bit address (halves) canonical for the current paging mode? (SDM Vol. 1 3.3.7.1) */
+  isCanonical(vaHi: number): boolean {
+    const top = this.state.la57 ? vaHi >> 24 : vaHi >> 15;
+    return top === 0 || top === -1;
+  }
+
+  /**
+   * Translate a linear address for one access, as the hardware does: TLBs first, then a walk that sets
+   * A/D and fills the TLBs and paging-structure caches.
+   * @returns the physical address (>= 0), XLATE_PAGE_FAULT (see `faultCode`) or XLATE_NONCANONICAL
+   */
+  translate(vaLo: number, vaHi: number, acc: number): number {
+    const s = this.state;
+    if (!s.paging) return vaLo >>> 0; // paging off: linear = physical (32-bit outside long mode)
+    this.stats.translations++;
+    if (!this.isCanonical(vaHi)) return XLATE_NONCANONICAL;
+    const pcid = s.pcid;
+    const type = acc & ACC_TYPE_MASK;
+    const fetch = type === ACC_FETCH;
+    const write = type === ACC_WRITE;
+
+    // Tags per page size.
+    const t4lo = ((vaHi << 20) | (vaLo >>> 12)) >>> 0;
+    const t4hi = vaHi >>> 12;
+    const t2lo = ((vaHi << 11) | (vaLo >>> 21)) >>> 0;
+    const t2hi = (vaHi >>> 21) | SIZE_2M;
+    const t1lo = ((vaHi << 2) | (vaLo >>> 30)) >>> 0;
+    const t1hi = (vaHi >>> 30) | SIZE_1G;
+
+    // L1 TLBs.
+    let arr = fetch ? this.l1i4k : this.l1d4k;
+    let slot = arr.lookup(t4lo, t4hi, pcid);
+    let shift = 12;
+    if (slot < 0) {
+      arr = fetch ? this.l1i2m : this.l1d2m;
+      slot = arr.lookup(t2lo, t2hi, pcid);
+      shift = 21;
+      if (slot < 0) {
+        arr = fetch ? this.l1i1g : this.l1d1g;
+        slot = arr.lookup(t1lo, t1hi, pcid);
+        shift = 30;
+      }
+    }
+    let l1Hit = slot >= 0;
+    if (!l1Hit) {
+      // Second-level TLBs.
+      arr = this.stlb;
+      slot = arr.lookup(t4lo, t4hi, pcid);
+      shift = 12;
+      if (slot < 0) {
+        slot = arr.lookup(t2lo, t2hi, pcid);
+        shift = 21;
+        if (slot < 0) {
+          arr = this.stlb1g;
+          slot = arr.lookup(t1lo, t1hi, pcid);
+          shift = 30;
+        }
+      }
+    }
+
+    if (slot >= 0) {
+      const info = arr.info[slot];
+      const pkey = (info >>> INFO_PKEY_SHIFT) & 15;
+      if (l1Hit) {
+        this.stats.tlbHits++;
+        this.stats.cycles += this.timing.l1TlbHit;
+      } else {
+        this.stats.stlbHits++;
+        this.stats.cycles += this.timing.stlbHit;
+      }
+      // The rights check of a TLB hit: the same function as after a walk, with the cached rights and key.
+      const ec = accessFault(info & INFO_RIGHTS, pkey, acc, s);
+      if (ec !== 0) return this.pageFault(vaLo, vaHi, ec);
+      if (!write || (info & INFO_DIRTY) !== 0) {
+        const base = arr.base[slot];
+        if (!l1Hit) {
+          // fill the L1 TLB of this access kind
+          const l1 = shift === 12 ? (fetch ? this.l1i4k : this.l1d4k) : shift === 21 ? (fetch ? this.l1i2m : this.l1d2m) : fetch ? this.l1i1g : this.l1d1g;
+          const tlo = shift === 12 ? t4lo : shift === 21 ? t2lo : t1lo;
+          const thi = shift === 12 ? t4hi : shift === 21 ? t2hi : t1hi;
+          const g = arr.isGlobal(slot);
+          l1.insert(tlo, thi, pcid, g, base, info);
+        }
+        this.lastPageShift = shift;
+        this.lastPkey = pkey;
+        return base + (shift === 12 ? vaLo & 0xfff : shift === 21 ? vaLo & 0x1fffff : vaLo & 0x3fffffff);
+      }
+      // A write through an entry whose dirty flag is clear: the processor walks again to set D (4.8).
+      this.stats.dirtyAssists++;
+    }
+    this.stats.tlbMisses++;
+    return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, t2lo, t2hi, t1lo, t1hi);
+  }
+
+  private walkAndFill(vaLo: number, vaHi: number, acc: number, t4lo: number, t4hi: number, t2lo: number, t2hi: number, t1lo: number, t1hi: number): number {
+    const s = this.state;
+    const pcid = s.pcid;
+    const top = s.la57 ? 5 : 4;
+    // Start at the lowest level a paging-structure cache can supply (4.10.3.2).
+    let startLevel = top;
+    let startBase = s.rootBase;
+    let startRights = RIGHTS_ALL;
+    let p = this.pscPd.lookup(t2lo, t2hi, pcid);
+    if (p >= 0) {
+      startLevel = 1;
+      startBase = this.pscPd.base[p];
+      startRights = this.pscPd.info[p];
+    } else if ((p = this.pscPdpt.lookup(t1lo, t1hi, pcid)) >= 0) {
+      startLevel = 2;
+      startBase = this.pscPdpt.base[p];
+      startRights = this.pscPdpt.info[p];
+    } else if ((p = this.pscPml4.lookup(vaHi >>> 7, 0, pcid)) >= 0) {
+      startLevel = 3;
+      startBase = this.pscPml4.base[p];
+      startRights = this.pscPml4.info[p];
+    } else if (top === 5 && (p = this.pscPml5.lookup(vaHi >>> 16, 0, pcid)) >= 0) {
+      startLevel = 4;
+      startBase = this.pscPml5.base[p];
+      startRights = this.pscPml5.info[p];
+    }
+    if (p >= 0) this.stats.pscHits++;
+
+    const w = this.walkOut;
+    const ok = walk(this.mem, s, vaLo, vaHi, acc, startLevel, startBase, startRights, true, w);
+    this.stats.walks++;
+    this.stats.walkRefs += w.refs;
+    this.stats.cycles += this.timing.walkBase + w.refs * this.timing.walkRef + (w.adWrites > 0 ? this.timing.adUpdate : 0);
+    if (!ok) return this.pageFault(vaLo, vaHi, w.errorCode);
+
+    // Fill the paging-structure caches with the non-leaf entries this walk read (4.10.3.1). Global pages do
+    // not make PSC entries global.
+    for (let level = w.lowestTableLevel; level <= startLevel && level <= 5; level++) {
+      if (w.entryPa[level] < 0) continue;
+      const base = w.nextBase[level];
+      const r = w.rightsAt[level];
+      if (level === 2) this.pscPd.insert(t2lo, t2hi, pcid, false, base, r);
+      else if (level === 3) this.pscPdpt.insert(t1lo, t1hi, pcid, false, base, r);
+      else if (level === 4) this.pscPml4.insert(vaHi >>> 7, 0, pcid, false, base, r);
+      else if (level === 5) this.pscPml5.insert(vaHi >>> 16, 0, pcid, false, base, r);
+    }
+
+    // Fill the TLBs (4.10.2.1). The global flag counts only with CR4.PGE = 1.
+    const g = s.pge && w.global;
+    const info = w.rights | (w.pkey << INFO_PKEY_SHIFT) | (w.dirty ? INFO_DIRTY : 0);
+    const fetch = (acc & ACC_TYPE_MASK) === ACC_FETCH;
+    const shift = w.pageShift;
+    if (shift === 12) {
+      (fetch ? this.l1i4k : this.l1d4k).insert(t4lo, t4hi, pcid, g, w.pageBase, info);
+      this.stlb.insert(t4lo, t4hi, pcid, g, w.pageBase, info);
+    } else if (shift === 21) {
+      (fetch ? this.l1i2m : this.l1d2m).insert(t2lo, t2hi, pcid, g, w.pageBase, info);
+      this.stlb.insert(t2lo, t2hi, pcid, g, w.pageBase, info);
+    } else {
+      (fetch ? this.l1i1g : this.l1d1g).insert(t1lo, t1hi, pcid, g, w.pageBase, info);
+      this.stlb1g.insert(t1lo, t1hi, pcid, g, w.pageBase, info);
+    }
+    this.lastPageShift = shift;
+    this.lastPkey = w.pkey;
+    return w.pageBase + (shift === 12 ? vaLo & 0xfff : shift === 21 ? vaLo & 0x1fffff : vaLo & 0x3fffffff);
+  }
+
+  /**
+   * A page fault invalidates the TLB entries for the faulting page and the paging-structure-cache entries
+   * that would be used for it, for the current PCID (SDM 4.10.4.1, "page faults").
+   */
+  private pageFault(vaLo: number, vaHi: number, ec: number): number {
+    this.stats.pageFaults++;
+    this.faultCode = ec;
+    this.invalidatePage(vaLo, vaHi, this.state.pcid, false, true);
+    return XLATE_PAGE_FAULT;
+  }
+
+  /**
+   * Walk without side effects (no TLB use or fill, no A/D update): what the paging structures in memory say
+   * now. Fills and returns the shared `walkOut`.
+   */
+  probe(vaLo: number, vaHi: number, acc: number): WalkResult {
+    const s = this.state;
+    walk(this.mem, s, vaLo, vaHi, acc, s.la57 ? 5 : 4, s.rootBase, RIGHTS_ALL, false, this.walkOut);
+    return this.walkOut;
+  }
+
+  // ---- invalidation (SDM 4.10.4.1) --------------------------------------------------------------------
+
+  /**
+   * Drop the TLB entries for the page containing va, of every page size, for `pcid` (-1: all PCIDs).
+   * `keepGlobal` keeps global translations (INVPCID type 0). `pscForVaOnly` limits the paging-structure
+   * caches to the entries that would be used for va (page fault); else all PSC entries of the PCID go
+   * (INVLPG, INVPCID type 0).
+   */
+  invalidatePage(vaLo: number, vaHi: number, pcid: number, keepGlobal: boolean, pscForVaOnly: boolean): void {
+    const t4lo = ((vaHi << 20) | (vaLo >>> 12)) >>> 0;
+    const t4hi = vaHi >>> 12;
+    const t2lo = ((vaHi << 11) | (vaLo >>> 21)) >>> 0;
+    const t2hi = (vaHi >>> 21) | SIZE_2M;
+    const t1lo = ((vaHi << 2) | (vaLo >>> 30)) >>> 0;
+    const t1hi = (vaHi >>> 30) | SIZE_1G;
+    let n = 0;
+    n += this.l1d4k.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
+    n += this.l1i4k.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
+    n += this.stlb.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
+    n += this.l1d2m.invalidateTag(t2lo, t2hi, pcid, keepGlobal);
+    n += this.l1i2m.invalidateTag(t2lo, t2hi, pcid, keepGlobal);
+    n += this.stlb.invalidateTag(t2lo, t2hi, pcid, keepGlobal);
+    n += this.l1d1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
+    n += this.l1i1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
+    n += this.stlb1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
+    this.stats.tlbInvalidations += n;
+    if (pscForVaOnly) {
+      this.pscPd.invalidateTag(t2lo, t2hi, pcid, false);
+      this.pscPdpt.invalidateTag(t1lo, t1hi, pcid, false);
+      this.pscPml4.invalidateTag(vaHi >>> 7, 0, pcid, false);
+      this.pscPml5.invalidateTag(vaHi >>> 16, 0, pcid, false);
+    } else {
+      for (const c of this.pscs) c.invalidatePcid(pcid, false);
+    }
+  }
+
+  /** Drop the TLB and PSC entries of `pcid` (-1: every PCID); `keepGlobal` keeps global TLB entries. */
+  invalidatePcid(pcid: number, keepGlobal: boolean): void {
+    let n = 0;
+    for (const c of this.all) n += c.invalidatePcid(pcid, keepGlobal);
+    for (const c of this.pscs) c.invalidatePcid(pcid, false);
+    this.stats.tlbInvalidations += n;
+  }
+
+  /** Drop everything, global entries included. */
+  invalidateAll(): void {
+    let n = 0;
+    for (const c of this.all) n += c.clear();
+    for (const c of this.pscs) c.clear();
+    this.stats.tlbInvalidations += n;
+  }
+
+  /** Valid TLB entries per structure (tests, reports). */
+  occupancy(): Record<string, number> {
+    return {
+      l1d4k: this.l1d4k.count(),
+      l1d2m: this.l1d2m.count(),
+      l1d1g: this.l1d1g.count(),
+      l1i4k: this.l1i4k.count(),
+      l1i2m: this.l1i2m.count(),
+      l1i1g: this.l1i1g.count(),
+      stlb: this.stlb.count(),
+      stlb1g: this.stlb1g.count(),
+      pscPml5: this.pscPml5.count(),
+      pscPml4: this.pscPml4.count(),
+      pscPdpt: this.pscPdpt.count(),
+      pscPd: this.pscPd.count(),
+    };
+  }
+}
+
+export { TWO32 };

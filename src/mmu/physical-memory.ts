@@ -1,0 +1,298 @@
+/**
+ * Sparse physical memory. 4 KiB frames are allocated on the first write that touches them; untouched memory
+ * reads as zero. Installed size may be up to 2^maxPhysAddr bytes, so a 1 TiB machine costs host memory only
+ * for what the guest touches.
+ *
+ * Physical addresses above installed memory (but below 2^maxPhysAddr) behave like unbacked bus space: reads
+ * return all-ones and writes are dropped; both are counted in `stats`. Addresses that are negative, not
+ * integers, or at/above 2^maxPhysAddr are API misuse and throw a RangeError.
+ *
+ * Two interfaces:
+ * - the API edge (`read64(pa: bigint)`, `write64`, ...), BigInt in and out;
+ * - the hot path used by the MMU and the interpreter (`rd32(pa: number)`, `rd64lo/hi`, `wr32`, ...), plain
+ *   numbers (physical addresses are below 2^52, so a number holds them exactly), allocation-free.
+ */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+export interface PhysicalMemoryOptions {
+  /** Installed memory in bytes (a multiple of 4096, at most 2^maxPhysAddr). */
+  size: number | bigint;
+  /** MAXPHYADDR, 36..52. Default 46. */
+  maxPhysAddr?: number;
+}
+
+export interface PhysicalMemoryStats {
+  /** Frames allocated so far (4 KiB each). */
+  framesAllocated: number;
+  /** Reads that hit addresses above installed memory (answered with all-ones). */
+  unbackedReads: number;
+  /** Writes to addresses above installed memory (dropped). */
+  unbackedWrites: number;
+}
+
+/** Convert a bigint or number physical address to a number, validating it against the address width. */
+function toNum(pa: bigint | number, limit: number, what: string): number {
+  let n: number;
+  if (typeof pa === 'bigint') {
+    if (pa < 0n || pa >= BigInt(limit)) throw new RangeError(`${what} 0x${pa.toString(16)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
+    n = Number(pa);
+  } else {
+    if (!Number.isInteger(pa) || pa < 0 || pa >= limit) throw new RangeError(`${what} ${String(pa)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
+    n = pa;
+  }
+  return n;
+}
+
+export class PhysicalMemory {
+  /** Installed bytes. */
+  readonly size: number;
+  readonly maxPhysAddr: number;
+  /** 2^maxPhysAddr. */
+  readonly limit: number;
+  readonly stats: PhysicalMemoryStats = { framesAllocated: 0, unbackedReads: 0, unbackedWrites: 0 };
+
+  private readonly frames = new Map<number, DataView>();
+  // one-entry frame cache for the hot path
+  private lastFrameNo = -1;
+  private lastFrame: DataView | null = null;
+  private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
+
+  constructor(opts: PhysicalMemoryOptions) {
+    const maxPhysAddr = opts.maxPhysAddr ?? 46;
+    if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 36 || maxPhysAddr > 52) {
+      throw new RangeError(`maxPhysAddr must be an integer 36..52, got ${String(maxPhysAddr)}`);
+    }
+    this.maxPhysAddr = maxPhysAddr;
+    this.limit = 2 ** maxPhysAddr;
+    const size = typeof opts.size === 'bigint' ? Number(opts.size) : opts.size;
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > this.limit) {
+      throw new RangeError(`memory size must be a positive multiple of 4096 up to 2^${maxPhysAddr}, got ${String(opts.size)}`);
+    }
+    this.size = size;
+  }
+
+  // ---- hot path (numbers) ------------------------------------------------------------------------------
+
+  /** The frame holding pa for reading: a shared zero frame when untouched, null when above installed memory. */
+  private frameForRead(frameNo: number): DataView | null {
+    if (frameNo === this.lastFrameNo) return this.lastFrame;
+    const f = this.frames.get(frameNo);
+    if (f !== undefined) {
+      this.lastFrameNo = frameNo;
+      this.lastFrame = f;
+      return f;
+    }
+    return frameNo * PAGE_SIZE < this.size ? PhysicalMemory.ZERO : null;
+  }
+
+  /** The frame holding pa for writing, allocated if needed; null when above installed memory. */
+  private frameForWrite(frameNo: number): DataView | null {
+    if (frameNo === this.lastFrameNo) return this.lastFrame;
+    let f = this.frames.get(frameNo);
+    if (f === undefined) {
+      if (frameNo * PAGE_SIZE >= this.size) return null;
+      f = new DataView(new ArrayBuffer(PAGE_SIZE));
+      this.frames.set(frameNo, f);
+      this.stats.framesAllocated++;
+    }
+    this.lastFrameNo = frameNo;
+    this.lastFrame = f;
+    return f;
+  }
+
+  /** Read 1 byte at pa (number, already validated < limit). */
+  rd8(pa: number): number {
+    const f = this.frameForRead(Math.floor(pa / PAGE_SIZE));
+    if (f === null) {
+      this.stats.unbackedReads++;
+      return 0xff;
+    }
+    return f.getUint8(pa % PAGE_SIZE);
+  }
+
+  rd16(pa: number): number {
+    const off = pa % PAGE_SIZE;
+    if (off > PAGE_SIZE - 2) return this.rd8(pa) | (this.rd8(pa + 1) << 8);
+    const f = this.frameForRead((pa - off) / PAGE_SIZE);
+    if (f === null) {
+      this.stats.unbackedReads++;
+      return 0xffff;
+    }
+    return f.getUint16(off, true);
+  }
+
+  /** Read 4 bytes (unsigned). */
+  rd32(pa: number): number {
+    const off = pa % PAGE_SIZE;
+    if (off > PAGE_SIZE - 4) return (this.rd16(pa) | (this.rd16(pa + 2) << 16)) >>> 0;
+    const f = this.frameForRead((pa - off) / PAGE_SIZE);
+    if (f === null) {
+      this.stats.unbackedReads++;
+      return 0xffffffff;
+    }
+    return f.getUint32(off, true);
+  }
+
+  wr8(pa: number, v: number): void {
+    const f = this.frameForWrite(Math.floor(pa / PAGE_SIZE));
+    if (f === null) {
+      this.stats.unbackedWrites++;
+      return;
+    }
+    f.setUint8(pa % PAGE_SIZE, v);
+  }
+
+  wr16(pa: number, v: number): void {
+    const off = pa % PAGE_SIZE;
+    if (off > PAGE_SIZE - 2) {
+      this.wr8(pa, v & 0xff);
+      this.wr8(pa + 1, (v >>> 8) & 0xff);
+      return;
+    }
+    const f = this.frameForWrite((pa - off) / PAGE_SIZE);
+    if (f === null) {
+      this.stats.unbackedWrites++;
+      return;
+    }
+    f.setUint16(off, v, true);
+  }
+
+  wr32(pa: number, v: number): void {
+    const off = pa % PAGE_SIZE;
+    if (off > PAGE_SIZE - 4) {
+      this.wr16(pa, v & 0xffff);
+      this.wr16(pa + 2, (v >>> 16) & 0xffff);
+      return;
+    }
+    const f = this.frameForWrite((pa - off) / PAGE_SIZE);
+    if (f === null) {
+      this.stats.unbackedWrites++;
+      return;
+    }
+    f.setUint32(off, v >>> 0, true);
+  }
+
+  /** Low half of the 8-byte value at pa. Pair with rd32(pa + 4) for the high half. */
+  rd64lo(pa: number): number {
+    return this.rd32(pa);
+  }
+
+  rd64hi(pa: number): number {
+    return this.rd32(pa + 4);
+  }
+
+  wr64(pa: number, lo: number, hi: number): void {
+    this.wr32(pa, lo);
+    this.wr32(pa + 4, hi);
+  }
+
+  /** Does pa lie in installed memory? */
+  isBacked(pa: number): boolean {
+    return pa < this.size;
+  }
+
+  // ---- API edge (bigint) ---------------------------------------------------------------------------------
+
+  private check(pa: bigint | number, size: number): number {
+    const n = toNum(pa, this.limit, 'physical address');
+    if (n + size > this.limit) throw new RangeError(`access of ${size} bytes at 0x${n.toString(16)} crosses 2^${this.maxPhysAddr}`);
+    return n;
+  }
+
+  read8(pa: bigint | number): number {
+    return this.rd8(this.check(pa, 1));
+  }
+  read16(pa: bigint | number): number {
+    return this.rd16(this.check(pa, 2));
+  }
+  read32(pa: bigint | number): number {
+    return this.rd32(this.check(pa, 4));
+  }
+  read64(pa: bigint | number): bigint {
+    const n = this.check(pa, 8);
+    return (BigInt(this.rd32(n + 4)) << 32n) | BigInt(this.rd32(n));
+  }
+
+  write8(pa: bigint | number, v: number | bigint): void {
+    this.wr8(this.check(pa, 1), Number(BigInt.asUintN(8, BigInt(v))));
+  }
+  write16(pa: bigint | number, v: number | bigint): void {
+    this.wr16(this.check(pa, 2), Number(BigInt.asUintN(16, BigInt(v))));
+  }
+  write32(pa: bigint | number, v: number | bigint): void {
+    this.wr32(this.check(pa, 4), Number(BigInt.asUintN(32, BigInt(v))));
+  }
+  write64(pa: bigint | number, v: bigint | number): void {
+    const n = this.check(pa, 8);
+    const u = BigInt.asUintN(64, BigInt(v));
+    this.wr64(n, Number(u & 0xffffffffn), Number(u >> 32n));
+  }
+
+  /** Read `length` bytes starting at pa. */
+  readBytes(pa: bigint | number, length: number): Uint8Array {
+    if (!Number.isInteger(length) || length < 0 || length > 1 << 30) throw new RangeError(`length must be an integer 0..2^30, got ${String(length)}`);
+    const n = this.check(pa, length);
+    const out = new Uint8Array(length);
+    let i = 0;
+    while (i < length) {
+      const a = n + i;
+      const off = a % PAGE_SIZE;
+      const chunk = Math.min(PAGE_SIZE - off, length - i);
+      const f = this.frameForRead((a - off) / PAGE_SIZE);
+      if (f === null) {
+        this.stats.unbackedReads++;
+        out.fill(0xff, i, i + chunk);
+      } else {
+        out.set(new Uint8Array(f.buffer, off, chunk), i);
+      }
+      i += chunk;
+    }
+    return out;
+  }
+
+  /** Write bytes starting at pa. */
+  writeBytes(pa: bigint | number, bytes: Uint8Array): void {
+    const n = this.check(pa, bytes.length);
+    let i = 0;
+    while (i < bytes.length) {
+      const a = n + i;
+      const off = a % PAGE_SIZE;
+      const chunk = Math.min(PAGE_SIZE - off, bytes.length - i);
+      const f = this.frameForWrite((a - off) / PAGE_SIZE);
+      if (f === null) this.stats.unbackedWrites++;
+      else new Uint8Array(f.buffer, off, chunk).set(bytes.subarray(i, i + chunk));
+      i += chunk;
+    }
+  }
+
+  /** Fill a range with a byte value. Filling untouched frames with zero allocates nothing. */
+  fill(pa: bigint | number, length: number, value = 0): void {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${String(length)}`);
+    const n = this.check(pa, length);
+    let i = 0;
+    while (i < length) {
+      const a = n + i;
+      const off = a % PAGE_SIZE;
+      const chunk = Math.min(PAGE_SIZE - off, length - i);
+      const frameNo = (a - off) / PAGE_SIZE;
+      if (value === 0 && !this.frames.has(frameNo)) {
+        if (a >= this.size) this.stats.unbackedWrites++;
+      } else {
+        const f = this.frameForWrite(frameNo);
+        if (f === null) this.stats.unbackedWrites++;
+        else new Uint8Array(f.buffer, off, chunk).fill(value);
+      }
+      i += chunk;
+    }
+  }
+
+  /** Host bytes held by allocated frames. */
+  get hostBytes(): number {
+    return this.frames.size * PAGE_SIZE;
+  }
+}
+
+export { PAGE_MASK };

@@ -1,0 +1,130 @@
+/**
+ * The access-rights check of IA-32e paging (4-level and 5-level), in one function, next to the rules of
+ * Intel SDM Vol. 3A 4.6 ("Access Rights") and 4.7 ("Page-Fault Exceptions"). The walker calls it after a
+ * successful walk, the TLB-hit path calls it with the rights the TLB entry cached; so a PKRS or PKRU change
+ * acts on the next access without any flush (the TLB holds the key, never the rights the key grants).
+ */
+
+import { keyDenies } from '../pks/keys.js';
+
+// ---- access descriptors (one small integer, no objects on the hot path) --------------------------------
+/** Data read. */
+export const ACC_READ = 0;
+/** Data write. */
+export const ACC_WRITE = 1;
+/** Instruction fetch. */
+export const ACC_FETCH = 2;
+export const ACC_TYPE_MASK = 3;
+/** A user-mode access: CPL 3 and not an implicit supervisor access (SDM 4.6). */
+export const ACC_USER = 4;
+/** An implicit supervisor-mode access (GDT/LDT/IDT/TSS reads, shadow stacks...), made at any CPL. */
+export const ACC_IMPLICIT = 8;
+
+// ---- accumulated rights of a translation, as the TLB caches them ---------------------------------------
+/** R/W = 1 in every paging-structure entry controlling the translation. */
+export const RIGHT_W = 1;
+/** U/S = 1 in every entry: the address is a user-mode address (SDM 4.6.1), else supervisor-mode. */
+export const RIGHT_U = 2;
+/** XD = 0 in every entry. */
+export const RIGHT_X = 4;
+export const RIGHTS_ALL = RIGHT_W | RIGHT_U | RIGHT_X;
+
+// ---- page-fault error code (SDM 4.7) --------------------------------------------------------------------
+export const PFEC_P = 1 << 0;
+export const PFEC_W = 1 << 1;
+export const PFEC_U = 1 << 2;
+export const PFEC_RSVD = 1 << 3;
+export const PFEC_I = 1 << 4;
+export const PFEC_PK = 1 << 5;
+
+/** The control state the rights depend on. The CPU keeps one per logical processor up to date. */
+export interface RightsControl {
+  /** CR0.WP */
+  wp: boolean;
+  /** IA32_EFER.NXE */
+  nxe: boolean;
+  /** CR4.SMEP */
+  smep: boolean;
+  /** CR4.SMAP */
+  smap: boolean;
+  /** CR4.PKE and IA-32e paging active (EFER.LMA). */
+  pke: boolean;
+  /** CR4.PKS and IA-32e paging active (EFER.LMA). */
+  pks: boolean;
+  /** RFLAGS.AC */
+  ac: boolean;
+  /** PKRU, 32 bits. */
+  pkru: number;
+  /** IA32_PKRS, low 32 bits (63:32 are reserved). */
+  pkrs: number;
+}
+
+/**
+ * The W, U and I bits every page-fault error code for this access carries (SDM 4.7):
+ * W for writes; U for user-mode accesses; I for instruction fetches when EFER.NXE = 1 or CR4.SMEP = 1.
+ */
+export function baseErrorCode(acc: number, c: RightsControl): number {
+  const type = acc & ACC_TYPE_MASK;
+  let ec = 0;
+  if (type === ACC_WRITE) ec |= PFEC_W;
+  if ((acc & ACC_USER) !== 0) ec |= PFEC_U;
+  if (type === ACC_FETCH && (c.nxe || c.smep)) ec |= PFEC_I;
+  return ec;
+}
+
+/**
+ * Whether an access to a present translation is allowed.
+ * @param rights accumulated RIGHT_* bits of the translation
+ * @param pkey   protection key of the leaf entry (bits 62:59)
+ * @param acc    ACC_READ/WRITE/FETCH, with ACC_USER or ACC_IMPLICIT
+ * @returns 0 when allowed, else the page-fault error code (P = 1, and PK where the key denies)
+ */
+export function accessFault(rights: number, pkey: number, acc: number, c: RightsControl): number {
+  const type = acc & ACC_TYPE_MASK;
+  const userAccess = (acc & ACC_USER) !== 0;
+  const implicit = (acc & ACC_IMPLICIT) !== 0;
+  const userAddr = (rights & RIGHT_U) !== 0;
+  const writable = (rights & RIGHT_W) !== 0;
+  let denied = false;
+
+  if (type === ACC_FETCH) {
+    // 4.6.1 Instruction fetches. With NXE = 1, XD = 0 is needed in every entry.
+    if (c.nxe && (rights & RIGHT_X) === 0) denied = true;
+    if (userAccess) {
+      // User-mode fetches: never from supervisor-mode addresses.
+      if (!userAddr) denied = true;
+    } else if (userAddr && c.smep) {
+      // Supervisor-mode fetches from user-mode addresses: not when CR4.SMEP = 1.
+      denied = true;
+    }
+  } else if (userAccess) {
+    // 4.6.1 User-mode data accesses: only to user-mode addresses; writes need R/W = 1 at every level
+    // (CR0.WP does not matter for user-mode accesses).
+    if (!userAddr) denied = true;
+    else if (type === ACC_WRITE && !writable) denied = true;
+  } else {
+    // 4.6.1 Supervisor-mode data accesses (explicit at CPL < 3, or implicit at any CPL).
+    if (userAddr && c.smap && (implicit || !c.ac)) {
+      // SMAP: no data access to a user-mode address unless explicit with EFLAGS.AC = 1.
+      denied = true;
+    } else if (type === ACC_WRITE && !writable && c.wp) {
+      // With CR0.WP = 1 a supervisor write needs R/W = 1 at every level; with WP = 0 it may write anyway.
+      denied = true;
+    }
+  }
+
+  // 4.6.2 Protection keys: data accesses only. User-mode addresses use PKRU (CR4.PKE), supervisor-mode
+  // addresses use IA32_PKRS (CR4.PKS), whatever the CPL of the access. 4.7: PK is set whenever the key
+  // register denies the access, together with any other violation.
+  let pk = false;
+  if (type !== ACC_FETCH) {
+    if (userAddr) {
+      if (c.pke) pk = keyDenies(c.pkru, pkey, type === ACC_WRITE, userAccess, c.wp);
+    } else if (c.pks) {
+      pk = keyDenies(c.pkrs, pkey, type === ACC_WRITE, userAccess, c.wp);
+    }
+  }
+
+  if (!denied && !pk) return 0;
+  return PFEC_P | baseErrorCode(acc, c) | (pk ? PFEC_PK : 0);
+}
