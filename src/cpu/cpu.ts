@@ -489,6 +489,7 @@ export class Cpu {
     s.rootBase = Number(this.cr3Value & addrMask);
     s.pkru = this.pkruBits;
     s.pkrs = this.pkrsBits;
+    this.mmu.controlChanged();
   }
 
   // ---- MSRs ----------------------------------------------------------------------------------------------------
@@ -668,17 +669,22 @@ export class Cpu {
     if (off + size <= 4096) {
       const pa = this.xlate(vaLo, vaHi, acc);
       if (pa < 0) return 0;
-      const m = this.memory;
+      const f = this.memory.readFrame((pa - off) / 4096);
+      if (f === null) {
+        this.memory.stats.unbackedReads++;
+        this.loadHi = 0xffffffff;
+        return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+      }
       switch (size) {
         case 1:
-          return m.rd8(pa);
+          return f.getUint8(off);
         case 2:
-          return m.rd16(pa);
+          return f.getUint16(off, true);
         case 4:
-          return m.rd32(pa);
+          return f.getUint32(off, true);
         default:
-          this.loadHi = m.rd32(pa + 4);
-          return m.rd32(pa);
+          this.loadHi = f.getUint32(off + 4, true);
+          return f.getUint32(off, true);
       }
     }
     // Crosses a page boundary: both pages must translate before the access completes.
@@ -708,20 +714,24 @@ export class Cpu {
     if (off + size <= 4096) {
       const pa = this.xlate(vaLo, vaHi, acc);
       if (pa < 0) return false;
-      const m = this.memory;
+      const f = this.memory.writeFrame((pa - off) / 4096);
+      if (f === null) {
+        this.memory.stats.unbackedWrites++;
+        return true;
+      }
       switch (size) {
         case 1:
-          m.wr8(pa, lo & 0xff);
+          f.setUint8(off, lo);
           break;
         case 2:
-          m.wr16(pa, lo & 0xffff);
+          f.setUint16(off, lo, true);
           break;
         case 4:
-          m.wr32(pa, lo);
+          f.setUint32(off, lo, true);
           break;
         default:
-          m.wr32(pa, lo);
-          m.wr32(pa + 4, hi);
+          f.setUint32(off, lo, true);
+          f.setUint32(off + 4, hi, true);
       }
       return true;
     }

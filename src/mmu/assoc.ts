@@ -14,8 +14,9 @@ export class AssocCache {
   readonly sets: number;
   /** -1 = invalid, else the PCID (0..4095). */
   private readonly pcid: Int32Array;
-  private readonly tagLo: Uint32Array;
-  private readonly tagHi: Uint32Array;
+  // Tags are int32 (callers pass `x | 0` values): int32 compares stay on V8's fast integer path.
+  private readonly tagLo: Int32Array;
+  private readonly tagHi: Int32Array;
   private readonly globalFlag: Uint8Array;
   private readonly stamp: Float64Array;
   /** Physical base of the page (TLB) or of the next table (paging-structure cache). */
@@ -23,6 +24,8 @@ export class AssocCache {
   /** Payload bits. */
   readonly info: Int32Array;
   private clock = 0;
+  /** sets - 1 when sets is a power of two, else -1 (then the set index is a modulo). */
+  private readonly setMask: number;
 
   constructor(entries: number, ways: number) {
     if (!Number.isInteger(entries) || entries < 0 || entries > 1 << 16) throw new RangeError(`TLB entries must be an integer 0..65536, got ${String(entries)}`);
@@ -32,20 +35,29 @@ export class AssocCache {
     this.entries = entries;
     this.ways = entries === 0 ? 1 : ways;
     this.sets = entries === 0 ? 0 : entries / ways;
+    this.setMask = this.sets > 0 && (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.pcid = new Int32Array(entries).fill(-1);
-    this.tagLo = new Uint32Array(entries);
-    this.tagHi = new Uint32Array(entries);
+    this.tagLo = new Int32Array(entries);
+    this.tagHi = new Int32Array(entries);
     this.globalFlag = new Uint8Array(entries);
     this.stamp = new Float64Array(entries);
     this.base = new Float64Array(entries);
     this.info = new Int32Array(entries);
   }
 
+  /** First slot of the set a tag maps to. */
+  private setBase(tagLo: number): number {
+    const m = this.setMask;
+    return (m >= 0 ? tagLo & m : (tagLo >>> 0) % this.sets) * this.ways;
+  }
+
   /** Find a valid way with this tag for this PCID (or global). Returns the slot index or -1. Marks it used. */
   lookup(tagLo: number, tagHi: number, pcid: number): number {
     if (this.sets === 0) return -1;
+    tagLo |= 0;
+    tagHi |= 0;
     const ways = this.ways;
-    const first = (tagLo % this.sets) * ways;
+    const first = this.setBase(tagLo);
     const end = first + ways;
     for (let i = first; i < end; i++) {
       if (this.tagLo[i] === tagLo && this.tagHi[i] === tagHi) {
@@ -65,8 +77,10 @@ export class AssocCache {
    */
   insert(tagLo: number, tagHi: number, pcid: number, global: boolean, base: number, info: number): number {
     if (this.sets === 0) return -1;
+    tagLo |= 0;
+    tagHi |= 0;
     const ways = this.ways;
-    const first = (tagLo % this.sets) * ways;
+    const first = this.setBase(tagLo);
     const end = first + ways;
     let victim = -1;
     let oldest = Infinity;
@@ -114,7 +128,9 @@ export class AssocCache {
    */
   invalidateTag(tagLo: number, tagHi: number, pcid: number, keepGlobal: boolean): number {
     if (this.sets === 0) return 0;
-    const first = (tagLo % this.sets) * this.ways;
+    tagLo |= 0;
+    tagHi |= 0;
+    const first = this.setBase(tagLo);
     const end = first + this.ways;
     let n = 0;
     for (let i = first; i < end; i++) {

@@ -17,7 +17,7 @@
 
 import { AssocCache } from './assoc.js';
 import type { PhysicalMemory } from './physical-memory.js';
-import { accessFault, ACC_FETCH, ACC_TYPE_MASK, ACC_WRITE, RIGHTS_ALL, type RightsControl } from './rights.js';
+import { ACC_FETCH, ACC_TYPE_MASK, ACC_WRITE, RightsTable, RIGHTS_ALL, type RightsControl } from './rights.js';
 import { walk, WalkResult, type WalkControl } from './walker.js';
 
 /** Entries and associativity of one structure. `[0, 1]` disables it. */
@@ -131,6 +131,8 @@ export class Mmu {
   private readonly all: AssocCache[];
   private readonly pscs: AssocCache[];
   readonly walkOut = new WalkResult();
+  /** The rights check of the TLB-hit path for the current control state (see RightsTable). */
+  readonly rights: RightsTable;
 
   /** After XLATE_PAGE_FAULT: the error code. */
   faultCode = 0;
@@ -161,6 +163,12 @@ export class Mmu {
     this.all = [this.l1d4k, this.l1d2m, this.l1d1g, this.l1i4k, this.l1i2m, this.l1i1g, this.stlb, this.stlb1g];
     this.pscs = [this.pscPml5, this.pscPml4, this.pscPdpt, this.pscPd];
     this.state.maxPhysAddr = mem.maxPhysAddr;
+    this.rights = new RightsTable(this.state);
+  }
+
+  /** Call after changing the state's wp, nxe, smep or smap (the CPU does, on CR0/CR4/EFER writes). */
+  controlChanged(): void {
+    this.rights.refresh();
   }
 
   /** Is the 64-bit address (halves) canonical for the current paging mode? (SDM Vol. 1 3.3.7.1) */
@@ -184,19 +192,19 @@ export class Mmu {
     const fetch = type === ACC_FETCH;
     const write = type === ACC_WRITE;
 
-    // Tags per page size.
-    const t4lo = ((vaHi << 20) | (vaLo >>> 12)) >>> 0;
+    // Tags per page size (int32 halves of the page number; the size code keeps 2 MiB and 1 GiB
+    // translations apart in the shared STLB). The 2 MiB and 1 GiB tags are needed only on an L1 4K miss.
+    const t4lo = (vaHi << 20) | (vaLo >>> 12);
     const t4hi = vaHi >>> 12;
-    const t2lo = ((vaHi << 11) | (vaLo >>> 21)) >>> 0;
-    const t2hi = (vaHi >>> 21) | SIZE_2M;
-    const t1lo = ((vaHi << 2) | (vaLo >>> 30)) >>> 0;
-    const t1hi = (vaHi >>> 30) | SIZE_1G;
-
-    // L1 TLBs.
     let arr = fetch ? this.l1i4k : this.l1d4k;
     let slot = arr.lookup(t4lo, t4hi, pcid);
     let shift = 12;
-    if (slot < 0) {
+    let l1Hit = slot >= 0;
+    if (!l1Hit) {
+      const t2lo = (vaHi << 11) | (vaLo >>> 21);
+      const t2hi = (vaHi >>> 21) | SIZE_2M;
+      const t1lo = (vaHi << 2) | (vaLo >>> 30);
+      const t1hi = (vaHi >>> 30) | SIZE_1G;
       arr = fetch ? this.l1i2m : this.l1d2m;
       slot = arr.lookup(t2lo, t2hi, pcid);
       shift = 21;
@@ -205,20 +213,20 @@ export class Mmu {
         slot = arr.lookup(t1lo, t1hi, pcid);
         shift = 30;
       }
-    }
-    let l1Hit = slot >= 0;
-    if (!l1Hit) {
-      // Second-level TLBs.
-      arr = this.stlb;
-      slot = arr.lookup(t4lo, t4hi, pcid);
-      shift = 12;
-      if (slot < 0) {
-        slot = arr.lookup(t2lo, t2hi, pcid);
-        shift = 21;
+      l1Hit = slot >= 0;
+      if (!l1Hit) {
+        // Second-level TLBs.
+        arr = this.stlb;
+        slot = arr.lookup(t4lo, t4hi, pcid);
+        shift = 12;
         if (slot < 0) {
-          arr = this.stlb1g;
-          slot = arr.lookup(t1lo, t1hi, pcid);
-          shift = 30;
+          slot = arr.lookup(t2lo, t2hi, pcid);
+          shift = 21;
+          if (slot < 0) {
+            arr = this.stlb1g;
+            slot = arr.lookup(t1lo, t1hi, pcid);
+            shift = 30;
+          }
         }
       }
     }
@@ -234,15 +242,15 @@ export class Mmu {
         this.stats.cycles += this.timing.stlbHit;
       }
       // The rights check of a TLB hit: the same function as after a walk, with the cached rights and key.
-      const ec = accessFault(info & INFO_RIGHTS, pkey, acc, s);
+      const ec = this.rights.check(info & INFO_RIGHTS, pkey, acc);
       if (ec !== 0) return this.pageFault(vaLo, vaHi, ec);
       if (!write || (info & INFO_DIRTY) !== 0) {
         const base = arr.base[slot];
         if (!l1Hit) {
           // fill the L1 TLB of this access kind
           const l1 = shift === 12 ? (fetch ? this.l1i4k : this.l1d4k) : shift === 21 ? (fetch ? this.l1i2m : this.l1d2m) : fetch ? this.l1i1g : this.l1d1g;
-          const tlo = shift === 12 ? t4lo : shift === 21 ? t2lo : t1lo;
-          const thi = shift === 12 ? t4hi : shift === 21 ? t2hi : t1hi;
+          const tlo = shift === 12 ? t4lo : shift === 21 ? (vaHi << 11) | (vaLo >>> 21) : (vaHi << 2) | (vaLo >>> 30);
+          const thi = shift === 12 ? t4hi : shift === 21 ? (vaHi >>> 21) | SIZE_2M : (vaHi >>> 30) | SIZE_1G;
           const g = arr.isGlobal(slot);
           l1.insert(tlo, thi, pcid, g, base, info);
         }
@@ -254,7 +262,7 @@ export class Mmu {
       this.stats.dirtyAssists++;
     }
     this.stats.tlbMisses++;
-    return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, t2lo, t2hi, t1lo, t1hi);
+    return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, (vaHi << 11) | (vaLo >>> 21), (vaHi >>> 21) | SIZE_2M, (vaHi << 2) | (vaLo >>> 30), (vaHi >>> 30) | SIZE_1G);
   }
 
   private walkAndFill(vaLo: number, vaHi: number, acc: number, t4lo: number, t4hi: number, t2lo: number, t2hi: number, t1lo: number, t1hi: number): number {
@@ -354,11 +362,11 @@ export class Mmu {
    * (INVLPG, INVPCID type 0).
    */
   invalidatePage(vaLo: number, vaHi: number, pcid: number, keepGlobal: boolean, pscForVaOnly: boolean): void {
-    const t4lo = ((vaHi << 20) | (vaLo >>> 12)) >>> 0;
+    const t4lo = (vaHi << 20) | (vaLo >>> 12);
     const t4hi = vaHi >>> 12;
-    const t2lo = ((vaHi << 11) | (vaLo >>> 21)) >>> 0;
+    const t2lo = (vaHi << 11) | (vaLo >>> 21);
     const t2hi = (vaHi >>> 21) | SIZE_2M;
-    const t1lo = ((vaHi << 2) | (vaLo >>> 30)) >>> 0;
+    const t1lo = (vaHi << 2) | (vaLo >>> 30);
     const t1hi = (vaHi >>> 30) | SIZE_1G;
     let n = 0;
     n += this.l1d4k.invalidateTag(t4lo, t4hi, pcid, keepGlobal);

@@ -76,6 +76,20 @@ export class PhysicalMemory {
 
   // ---- hot path (numbers) ------------------------------------------------------------------------------
 
+  /**
+   * Hot path: the 4 KiB frame `frameNo` for reading: its DataView, a shared all-zero view when untouched,
+   * or null above installed memory (the caller then reads all-ones and counts `unbackedReads`).
+   * The shared zero view must never be written.
+   */
+  readFrame(frameNo: number): DataView | null {
+    return this.frameForRead(frameNo);
+  }
+
+  /** Hot path: the frame for writing, allocated on first use; null above installed memory. */
+  writeFrame(frameNo: number): DataView | null {
+    return this.frameForWrite(frameNo);
+  }
+
   /** The frame holding pa for reading: a shared zero frame when untouched, null when above installed memory. */
   private frameForRead(frameNo: number): DataView | null {
     if (frameNo === this.lastFrameNo) return this.lastFrame;

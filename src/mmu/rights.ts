@@ -73,58 +73,105 @@ export function baseErrorCode(acc: number, c: RightsControl): number {
 }
 
 /**
- * Whether an access to a present translation is allowed.
+ * The paging rights of SDM 4.6.1 alone (U/S, R/W, CR0.WP, XD/NXE, SMEP, SMAP with AC and implicit
+ * accesses), without protection keys.
  * @param rights accumulated RIGHT_* bits of the translation
- * @param pkey   protection key of the leaf entry (bits 62:59)
  * @param acc    ACC_READ/WRITE/FETCH, with ACC_USER or ACC_IMPLICIT
- * @returns 0 when allowed, else the page-fault error code (P = 1, and PK where the key denies)
+ * @returns whether the access is denied
  */
-export function accessFault(rights: number, pkey: number, acc: number, c: RightsControl): number {
+export function pagingDenies(rights: number, acc: number, c: RightsControl): boolean {
   const type = acc & ACC_TYPE_MASK;
   const userAccess = (acc & ACC_USER) !== 0;
   const implicit = (acc & ACC_IMPLICIT) !== 0;
   const userAddr = (rights & RIGHT_U) !== 0;
   const writable = (rights & RIGHT_W) !== 0;
-  let denied = false;
 
   if (type === ACC_FETCH) {
-    // 4.6.1 Instruction fetches. With NXE = 1, XD = 0 is needed in every entry.
-    if (c.nxe && (rights & RIGHT_X) === 0) denied = true;
-    if (userAccess) {
-      // User-mode fetches: never from supervisor-mode addresses.
-      if (!userAddr) denied = true;
-    } else if (userAddr && c.smep) {
-      // Supervisor-mode fetches from user-mode addresses: not when CR4.SMEP = 1.
-      denied = true;
-    }
-  } else if (userAccess) {
-    // 4.6.1 User-mode data accesses: only to user-mode addresses; writes need R/W = 1 at every level
+    // Instruction fetches. With NXE = 1, XD = 0 is needed in every entry.
+    if (c.nxe && (rights & RIGHT_X) === 0) return true;
+    // User-mode fetches: never from supervisor-mode addresses.
+    if (userAccess) return !userAddr;
+    // Supervisor-mode fetches from user-mode addresses: not when CR4.SMEP = 1.
+    return userAddr && c.smep;
+  }
+  if (userAccess) {
+    // User-mode data accesses: only to user-mode addresses; writes need R/W = 1 at every level
     // (CR0.WP does not matter for user-mode accesses).
-    if (!userAddr) denied = true;
-    else if (type === ACC_WRITE && !writable) denied = true;
-  } else {
-    // 4.6.1 Supervisor-mode data accesses (explicit at CPL < 3, or implicit at any CPL).
-    if (userAddr && c.smap && (implicit || !c.ac)) {
-      // SMAP: no data access to a user-mode address unless explicit with EFLAGS.AC = 1.
-      denied = true;
-    } else if (type === ACC_WRITE && !writable && c.wp) {
-      // With CR0.WP = 1 a supervisor write needs R/W = 1 at every level; with WP = 0 it may write anyway.
-      denied = true;
-    }
+    if (!userAddr) return true;
+    return type === ACC_WRITE && !writable;
   }
+  // Supervisor-mode data accesses (explicit at CPL < 3, or implicit at any CPL).
+  // SMAP: no data access to a user-mode address unless it is explicit with EFLAGS.AC = 1.
+  if (userAddr && c.smap && (implicit || !c.ac)) return true;
+  // With CR0.WP = 1 a supervisor write needs R/W = 1 at every level; with WP = 0 it may write anyway.
+  return type === ACC_WRITE && !writable && c.wp;
+}
 
-  // 4.6.2 Protection keys: data accesses only. User-mode addresses use PKRU (CR4.PKE), supervisor-mode
-  // addresses use IA32_PKRS (CR4.PKS), whatever the CPL of the access. 4.7: PK is set whenever the key
-  // register denies the access, together with any other violation.
-  let pk = false;
-  if (type !== ACC_FETCH) {
-    if (userAddr) {
-      if (c.pke) pk = keyDenies(c.pkru, pkey, type === ACC_WRITE, userAccess, c.wp);
-    } else if (c.pks) {
-      pk = keyDenies(c.pkrs, pkey, type === ACC_WRITE, userAccess, c.wp);
-    }
-  }
+/**
+ * The protection-key rule of SDM 4.6.2: data accesses only; user-mode addresses use PKRU (CR4.PKE),
+ * supervisor-mode addresses use IA32_PKRS (CR4.PKS), whatever the CPL of the access.
+ * @returns whether the key register denies the access
+ */
+export function pkeyDenies(rights: number, pkey: number, acc: number, c: RightsControl): boolean {
+  const type = acc & ACC_TYPE_MASK;
+  if (type === ACC_FETCH) return false; // keys never apply to instruction fetches
+  if ((rights & RIGHT_U) !== 0) return c.pke && keyDenies(c.pkru, pkey, type === ACC_WRITE, (acc & ACC_USER) !== 0, c.wp);
+  return c.pks && keyDenies(c.pkrs, pkey, type === ACC_WRITE, (acc & ACC_USER) !== 0, c.wp);
+}
 
-  if (!denied && !pk) return 0;
+/**
+ * Whether an access to a present translation is allowed: SDM 4.6.1 and 4.6.2, with the error code of 4.7.
+ * @param rights accumulated RIGHT_* bits of the translation
+ * @param pkey   protection key of the leaf entry (bits 62:59)
+ * @param acc    ACC_READ/WRITE/FETCH, with ACC_USER or ACC_IMPLICIT
+ * @returns 0 when allowed, else the page-fault error code (P = 1; PK whenever the key denies the access,
+ *          together with any other violation, as 4.7 defines the PK flag)
+ */
+export function accessFault(rights: number, pkey: number, acc: number, c: RightsControl): number {
+  const pk = pkeyDenies(rights, pkey, acc, c);
+  if (!pk && !pagingDenies(rights, acc, c)) return 0;
   return PFEC_P | baseErrorCode(acc, c) | (pk ? PFEC_PK : 0);
+}
+
+/**
+ * `accessFault` precomputed for one control state: the paging part (4.6.1) and the error-code bits come
+ * from a table indexed by rights, access and RFLAGS.AC, rebuilt with `refresh()` whenever CR0, CR4 or EFER
+ * change; the key part (4.6.2) is evaluated per access, so PKRU/PKRS writes need no refresh. The table is
+ * filled by `pagingDenies` and `baseErrorCode` themselves, so the two paths cannot disagree.
+ */
+export class RightsTable {
+  /** index: rights (3 bits) | acc (4 bits) << 3 | AC << 7 -> 0 (allowed) or P|W|U|I error bits */
+  private readonly paging = new Int32Array(256);
+  /** index: acc (4 bits) -> W|U|I bits of the error code */
+  private readonly base = new Int32Array(16);
+
+  constructor(private readonly c: RightsControl) {
+    this.refresh();
+  }
+
+  /** Recompute after a change of CR0.WP, CR4.SMEP/SMAP, EFER.NXE. */
+  refresh(): void {
+    const c = this.c;
+    const ac = c.ac;
+    for (let acc = 0; acc < 16; acc++) {
+      if ((acc & ACC_TYPE_MASK) === 3 || (acc & (ACC_USER | ACC_IMPLICIT)) === (ACC_USER | ACC_IMPLICIT)) continue;
+      const base = baseErrorCode(acc, c);
+      this.base[acc] = base;
+      for (let r = 0; r < 8; r++) {
+        for (let a = 0; a < 2; a++) {
+          c.ac = a === 1;
+          this.paging[r | (acc << 3) | (a << 7)] = pagingDenies(r, acc, c) ? PFEC_P | base : 0;
+        }
+      }
+    }
+    c.ac = ac;
+  }
+
+  /** Same result as accessFault(rights, pkey, acc, c). */
+  check(rights: number, pkey: number, acc: number): number {
+    const c = this.c;
+    const ordinary = this.paging[rights | (acc << 3) | (c.ac ? 128 : 0)];
+    if (!pkeyDenies(rights, pkey, acc, c)) return ordinary;
+    return PFEC_P | this.base[acc] | PFEC_PK;
+  }
 }
