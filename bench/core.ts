@@ -47,7 +47,7 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
 {
   const { cpu, b } = kernelMachine();
   b.map(0xffff888000000000n, 0n, 4096, { write: true });
-  const lo = 0x00000000, hi = 0xffff8880;
+  const lo = 0x00000000, hi = 0xffff8880 | 0; // halves as int32, as the interpreter keeps them
   cpu.load(lo, hi, 8, ACC_READ);
   const r = rate((n) => {
     let acc = 0;
@@ -69,7 +69,7 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
     profileOverrides: { tlb: { l1d4k: off, l1d2m: off, l1d1g: off, l1i4k: off, l1i2m: off, l1i1g: off, stlb: off, stlb1g: off, pscPml5: off, pscPml4: off, pscPdpt: off, pscPd: off } },
   });
   for (let i = 0; i < 512; i++) b.map(0xffff888000000000n + BigInt(i) * 4096n, BigInt(i) * 4096n, 4096, { write: true });
-  const hi = 0xffff8880;
+  const hi = 0xffff8880 | 0;
   for (let i = 0; i < 512; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
   const refs0 = cpu.stats.walkRefs, walks0 = cpu.stats.walks;
   const r = rate((n) => {
@@ -84,7 +84,7 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
   const { cpu, b } = kernelMachine();
   const pages = 65536;
   for (let i = 0; i < pages; i++) b.map(0xffffc90000000000n + BigInt(i) * 4096n, 0x10000000n + BigInt(i) * 4096n, 4096, { write: true });
-  const hi = 0xffffc900;
+  const hi = 0xffffc900 | 0;
   for (let i = 0; i < pages; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
   const w0 = cpu.stats.walks, t0 = cpu.stats.translations, p0 = cpu.stats.pscHits;
   const r = rate((n) => {

@@ -12,7 +12,7 @@
 
 import { Mmu, newMmuStats, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js';
 import type { PhysicalMemory } from '../mmu/physical-memory.js';
-import { ACC_FETCH, ACC_IMPLICIT, ACC_READ, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
+import { ACC_FETCH, ACC_IMPLICIT, ACC_MMU_MASK, ACC_READ, ACC_STACK, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
 import type { CpuFeatures } from './features.js';
 import { ArchFault, GeneralProtection, makeFault, PageFault, StackFault, VEC_GP, VEC_PF, VEC_SS } from './faults.js';
 import { isCanonical, MSR, MSR_DEFS, msrName, type MsrCheckContext } from './msr.js';
@@ -643,18 +643,20 @@ export class Cpu {
   }
 
   /**
-   * Translate for an access; -1 on an exception (left in xv/xec). `stack` picks #SS over #GP for a
-   * non-canonical address.
+   * Translate for an access; -1 on an exception (left in xv/xec). ACC_STACK in `acc` picks #SS over #GP
+   * for a non-canonical address.
    */
-  xlate(vaLo: number, vaHi: number, acc: number, stack = false): number {
-    const pa = this.mmu.translate(vaLo, vaHi, acc);
+  xlate(vaLo: number, vaHi: number, acc: number): number {
+    const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
     if (pa >= 0) return pa;
-    if (pa === XLATE_PAGE_FAULT) {
-      this.raise(VEC_PF, this.mmu.faultCode, vaLo >>> 0, vaHi >>> 0);
-      return -1;
-    }
-    this.raise(stack ? VEC_SS : VEC_GP, 0);
+    this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
     return -1;
+  }
+
+  /** Raise what a failed translation means: #PF (with CR2), or #GP(0)/#SS(0) for a non-canonical address. */
+  private translationFailed(code: number, vaLo: number, vaHi: number, stack: boolean): false {
+    if (code === XLATE_PAGE_FAULT) return this.raise(VEC_PF, this.mmu.faultCode, vaLo >>> 0, vaHi >>> 0);
+    return this.raise(stack ? VEC_SS : VEC_GP, 0);
   }
 
   /**
@@ -667,8 +669,11 @@ export class Cpu {
     if ((acc & 3) === ACC_FETCH) this.stats.fetches++;
     else this.stats.reads++;
     if (off + size <= 4096) {
-      const pa = this.xlate(vaLo, vaHi, acc);
-      if (pa < 0) return 0;
+      const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
+      if (pa < 0) {
+        this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
+        return 0;
+      }
       const f = this.memory.readFrame((pa - off) / 4096);
       if (f === null) {
         this.memory.stats.unbackedReads++;
@@ -712,8 +717,8 @@ export class Cpu {
     this.stats.cycles += this.dataCost;
     this.stats.writes++;
     if (off + size <= 4096) {
-      const pa = this.xlate(vaLo, vaHi, acc);
-      if (pa < 0) return false;
+      const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
+      if (pa < 0) return this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
       const f = this.memory.writeFrame((pa - off) / 4096);
       if (f === null) {
         this.memory.stats.unbackedWrites++;
@@ -755,7 +760,7 @@ export class Cpu {
   private accFromOpts(type: number, opts?: AccessOptions): number {
     const cpl = opts?.cpl ?? this.cplValue;
     if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new RangeError(`cpl must be 0..3, got ${String(cpl)}`);
-    return this.accessFlags(type, opts?.implicit === true, cpl);
+    return this.accessFlags(type, opts?.implicit === true, cpl) | (opts?.stack === true ? ACC_STACK : 0);
   }
 
   /** Turn the pending hot-path exception into a typed fault (and clear it). */
@@ -785,12 +790,12 @@ export class Cpu {
     if (opts.probe) {
       if (!s.paging) return { ok: true, pa: BigInt(vaLo), pageSize: 4096, pkey: 0 };
       if (!this.mmu.isCanonical(vaHi)) return { ok: false, fault: opts.stack ? new StackFault(0) : new GeneralProtection(0) };
-      const w = this.mmu.probe(vaLo, vaHi, acc);
+      const w = this.mmu.probe(vaLo, vaHi, acc & ACC_MMU_MASK);
       if (!w.ok) return { ok: false, fault: new PageFault(w.errorCode, v) };
       const off = vaLo & ((1 << w.pageShift) - 1);
       return { ok: true, pa: BigInt(w.pageBase + (off >>> 0)), pageSize: (2 ** w.pageShift) as 4096 | 2097152 | 1073741824, pkey: w.pkey };
     }
-    const pa = this.xlate(vaLo, vaHi, acc, opts.stack === true);
+    const pa = this.xlate(vaLo, vaHi, acc);
     if (pa < 0) return { ok: false, fault: this.takeException() as PageFault | GeneralProtection | StackFault };
     if (!s.paging) return { ok: true, pa: BigInt(pa), pageSize: 4096, pkey: 0 };
     return { ok: true, pa: BigInt(pa), pageSize: (2 ** this.mmu.lastPageShift) as 4096 | 2097152 | 1073741824, pkey: this.mmu.lastPkey };

@@ -53,22 +53,30 @@ export class AssocCache {
 
   /** Find a valid way with this tag for this PCID (or global). Returns the slot index or -1. Marks it used. */
   lookup(tagLo: number, tagHi: number, pcid: number): number {
+    const i = this.lookupOnly(tagLo, tagHi, pcid);
+    if (i >= 0) this.stamp[i] = ++this.clock;
+    return i;
+  }
+
+  /** Like `lookup` but without marking the slot used; pair with `touch` when the hit is taken. */
+  lookupOnly(tagLo: number, tagHi: number, pcid: number): number {
     if (this.sets === 0) return -1;
     tagLo |= 0;
     tagHi |= 0;
-    const ways = this.ways;
     const first = this.setBase(tagLo);
-    const end = first + ways;
+    const end = first + this.ways;
     for (let i = first; i < end; i++) {
       if (this.tagLo[i] === tagLo && this.tagHi[i] === tagHi) {
         const p = this.pcid[i];
-        if (p === pcid ? true : p >= 0 && this.globalFlag[i] === 1) {
-          this.stamp[i] = ++this.clock;
-          return i;
-        }
+        if (p === pcid ? true : p >= 0 && this.globalFlag[i] === 1) return i;
       }
     }
     return -1;
+  }
+
+  /** Mark a slot most recently used. */
+  touch(i: number): void {
+    this.stamp[i] = ++this.clock;
   }
 
   /**

@@ -55,9 +55,12 @@ export class PhysicalMemory {
   readonly stats: PhysicalMemoryStats = { framesAllocated: 0, unbackedReads: 0, unbackedWrites: 0 };
 
   private readonly frames = new Map<number, DataView>();
-  // one-entry frame cache for the hot path
-  private lastFrameNo = -1;
-  private lastFrame: DataView | null = null;
+  // One-entry frame caches for the hot path. The read cache may hold the shared zero frame (for an
+  // untouched frame); the write cache only ever holds a real frame.
+  private readNo = -1;
+  private readView: DataView | null = null;
+  private writeNo = -1;
+  private writeView: DataView | null = null;
   private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
 
   constructor(opts: PhysicalMemoryOptions) {
@@ -79,47 +82,49 @@ export class PhysicalMemory {
   /**
    * Hot path: the 4 KiB frame `frameNo` for reading: its DataView, a shared all-zero view when untouched,
    * or null above installed memory (the caller then reads all-ones and counts `unbackedReads`).
-   * The shared zero view must never be written.
+   * The view returned must not be written.
    */
   readFrame(frameNo: number): DataView | null {
-    return this.frameForRead(frameNo);
+    if (frameNo === this.readNo) return this.readView;
+    return this.lookupForRead(frameNo);
   }
 
   /** Hot path: the frame for writing, allocated on first use; null above installed memory. */
   writeFrame(frameNo: number): DataView | null {
-    return this.frameForWrite(frameNo);
+    if (frameNo === this.writeNo) return this.writeView;
+    return this.lookupForWrite(frameNo);
   }
 
-  /** The frame holding pa for reading: a shared zero frame when untouched, null when above installed memory. */
-  private frameForRead(frameNo: number): DataView | null {
-    if (frameNo === this.lastFrameNo) return this.lastFrame;
+  private lookupForRead(frameNo: number): DataView | null {
     const f = this.frames.get(frameNo);
     if (f !== undefined) {
-      this.lastFrameNo = frameNo;
-      this.lastFrame = f;
+      this.readNo = frameNo;
+      this.readView = f;
       return f;
     }
-    return frameNo * PAGE_SIZE < this.size ? PhysicalMemory.ZERO : null;
+    if (frameNo * PAGE_SIZE >= this.size) return null;
+    this.readNo = frameNo;
+    this.readView = PhysicalMemory.ZERO;
+    return PhysicalMemory.ZERO;
   }
 
-  /** The frame holding pa for writing, allocated if needed; null when above installed memory. */
-  private frameForWrite(frameNo: number): DataView | null {
-    if (frameNo === this.lastFrameNo) return this.lastFrame;
+  private lookupForWrite(frameNo: number): DataView | null {
     let f = this.frames.get(frameNo);
     if (f === undefined) {
       if (frameNo * PAGE_SIZE >= this.size) return null;
       f = new DataView(new ArrayBuffer(PAGE_SIZE));
       this.frames.set(frameNo, f);
       this.stats.framesAllocated++;
+      if (this.readNo === frameNo) this.readView = f; // it was the zero frame
     }
-    this.lastFrameNo = frameNo;
-    this.lastFrame = f;
+    this.writeNo = frameNo;
+    this.writeView = f;
     return f;
   }
 
   /** Read 1 byte at pa (number, already validated < limit). */
   rd8(pa: number): number {
-    const f = this.frameForRead(Math.floor(pa / PAGE_SIZE));
+    const f = this.readFrame(Math.floor(pa / PAGE_SIZE));
     if (f === null) {
       this.stats.unbackedReads++;
       return 0xff;
@@ -130,7 +135,7 @@ export class PhysicalMemory {
   rd16(pa: number): number {
     const off = pa % PAGE_SIZE;
     if (off > PAGE_SIZE - 2) return this.rd8(pa) | (this.rd8(pa + 1) << 8);
-    const f = this.frameForRead((pa - off) / PAGE_SIZE);
+    const f = this.readFrame((pa - off) / PAGE_SIZE);
     if (f === null) {
       this.stats.unbackedReads++;
       return 0xffff;
@@ -142,7 +147,7 @@ export class PhysicalMemory {
   rd32(pa: number): number {
     const off = pa % PAGE_SIZE;
     if (off > PAGE_SIZE - 4) return (this.rd16(pa) | (this.rd16(pa + 2) << 16)) >>> 0;
-    const f = this.frameForRead((pa - off) / PAGE_SIZE);
+    const f = this.readFrame((pa - off) / PAGE_SIZE);
     if (f === null) {
       this.stats.unbackedReads++;
       return 0xffffffff;
@@ -151,7 +156,7 @@ export class PhysicalMemory {
   }
 
   wr8(pa: number, v: number): void {
-    const f = this.frameForWrite(Math.floor(pa / PAGE_SIZE));
+    const f = this.writeFrame(Math.floor(pa / PAGE_SIZE));
     if (f === null) {
       this.stats.unbackedWrites++;
       return;
@@ -166,7 +171,7 @@ export class PhysicalMemory {
       this.wr8(pa + 1, (v >>> 8) & 0xff);
       return;
     }
-    const f = this.frameForWrite((pa - off) / PAGE_SIZE);
+    const f = this.writeFrame((pa - off) / PAGE_SIZE);
     if (f === null) {
       this.stats.unbackedWrites++;
       return;
@@ -181,7 +186,7 @@ export class PhysicalMemory {
       this.wr16(pa + 2, (v >>> 16) & 0xffff);
       return;
     }
-    const f = this.frameForWrite((pa - off) / PAGE_SIZE);
+    const f = this.writeFrame((pa - off) / PAGE_SIZE);
     if (f === null) {
       this.stats.unbackedWrites++;
       return;
@@ -255,7 +260,7 @@ export class PhysicalMemory {
       const a = n + i;
       const off = a % PAGE_SIZE;
       const chunk = Math.min(PAGE_SIZE - off, length - i);
-      const f = this.frameForRead((a - off) / PAGE_SIZE);
+      const f = this.readFrame((a - off) / PAGE_SIZE);
       if (f === null) {
         this.stats.unbackedReads++;
         out.fill(0xff, i, i + chunk);
@@ -275,7 +280,7 @@ export class PhysicalMemory {
       const a = n + i;
       const off = a % PAGE_SIZE;
       const chunk = Math.min(PAGE_SIZE - off, bytes.length - i);
-      const f = this.frameForWrite((a - off) / PAGE_SIZE);
+      const f = this.writeFrame((a - off) / PAGE_SIZE);
       if (f === null) this.stats.unbackedWrites++;
       else new Uint8Array(f.buffer, off, chunk).set(bytes.subarray(i, i + chunk));
       i += chunk;
@@ -295,7 +300,7 @@ export class PhysicalMemory {
       if (value === 0 && !this.frames.has(frameNo)) {
         if (a >= this.size) this.stats.unbackedWrites++;
       } else {
-        const f = this.frameForWrite(frameNo);
+        const f = this.writeFrame(frameNo);
         if (f === null) this.stats.unbackedWrites++;
         else new Uint8Array(f.buffer, off, chunk).fill(value);
       }

@@ -19,6 +19,10 @@ export const ACC_TYPE_MASK = 3;
 export const ACC_USER = 4;
 /** An implicit supervisor-mode access (GDT/LDT/IDT/TSS reads, shadow stacks...), made at any CPL. */
 export const ACC_IMPLICIT = 8;
+/** The bits the MMU looks at. */
+export const ACC_MMU_MASK = 15;
+/** A stack reference (CPU-level flag, ignored by the MMU): a non-canonical address raises #SS, not #GP. */
+export const ACC_STACK = 16;
 
 // ---- accumulated rights of a translation, as the TLB caches them ---------------------------------------
 /** R/W = 1 in every paging-structure entry controlling the translation. */
