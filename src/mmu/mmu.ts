@@ -328,7 +328,6 @@ export class Mmu {
     // Fill the paging-structure caches with the non-leaf entries this walk read (4.10.3.1). Global pages do
     // not make PSC entries global.
     for (let level = w.lowestTableLevel; level <= startLevel && level <= 5; level++) {
-      if (w.entryPa[level] < 0) continue;
       const base = w.nextBase[level];
       const r = w.rightsAt[level];
       if (level === 2) this.pscPd.insert(t2lo, t2hi, pcid, false, base, r);

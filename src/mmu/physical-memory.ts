@@ -16,6 +16,7 @@
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
 const PAGE_MASK = PAGE_SIZE - 1;
+const FRAME_CACHE = 64;
 
 export interface PhysicalMemoryOptions {
   /** Installed memory in bytes (a multiple of 4096, at most 2^maxPhysAddr). */
@@ -55,12 +56,13 @@ export class PhysicalMemory {
   readonly stats: PhysicalMemoryStats = { framesAllocated: 0, unbackedReads: 0, unbackedWrites: 0 };
 
   private readonly frames = new Map<number, DataView>();
-  // One-entry frame caches for the hot path. The read cache may hold the shared zero frame (for an
-  // untouched frame); the write cache only ever holds a real frame.
-  private readNo = -1;
-  private readView: DataView | null = null;
-  private writeNo = -1;
-  private writeView: DataView | null = null;
+  // Direct-mapped frame caches for the hot path (64 entries, by the low bits of the frame number), so that
+  // a walk touching four table pages and a data page finds each frame without a Map lookup. The read cache
+  // may hold the shared zero frame (an untouched frame); the write cache only ever holds real frames.
+  private readonly readNo = new Float64Array(FRAME_CACHE).fill(-1);
+  private readonly readView: (DataView | null)[] = new Array<DataView | null>(FRAME_CACHE).fill(null);
+  private readonly writeNo = new Float64Array(FRAME_CACHE).fill(-1);
+  private readonly writeView: (DataView | null)[] = new Array<DataView | null>(FRAME_CACHE).fill(null);
   private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
 
   constructor(opts: PhysicalMemoryOptions) {
@@ -85,40 +87,42 @@ export class PhysicalMemory {
    * The view returned must not be written.
    */
   readFrame(frameNo: number): DataView | null {
-    if (frameNo === this.readNo) return this.readView;
+    const i = frameNo & (FRAME_CACHE - 1);
+    if (this.readNo[i] === frameNo) return this.readView[i];
     return this.lookupForRead(frameNo);
   }
 
   /** Hot path: the frame for writing, allocated on first use; null above installed memory. */
   writeFrame(frameNo: number): DataView | null {
-    if (frameNo === this.writeNo) return this.writeView;
+    const i = frameNo & (FRAME_CACHE - 1);
+    if (this.writeNo[i] === frameNo) return this.writeView[i];
     return this.lookupForWrite(frameNo);
   }
 
   private lookupForRead(frameNo: number): DataView | null {
-    const f = this.frames.get(frameNo);
-    if (f !== undefined) {
-      this.readNo = frameNo;
-      this.readView = f;
-      return f;
+    let f: DataView | null | undefined = this.frames.get(frameNo);
+    if (f === undefined) {
+      if (frameNo * PAGE_SIZE >= this.size) return null;
+      f = PhysicalMemory.ZERO;
     }
-    if (frameNo * PAGE_SIZE >= this.size) return null;
-    this.readNo = frameNo;
-    this.readView = PhysicalMemory.ZERO;
-    return PhysicalMemory.ZERO;
+    const i = frameNo & (FRAME_CACHE - 1);
+    this.readNo[i] = frameNo;
+    this.readView[i] = f;
+    return f;
   }
 
   private lookupForWrite(frameNo: number): DataView | null {
     let f = this.frames.get(frameNo);
+    const i = frameNo & (FRAME_CACHE - 1);
     if (f === undefined) {
       if (frameNo * PAGE_SIZE >= this.size) return null;
       f = new DataView(new ArrayBuffer(PAGE_SIZE));
       this.frames.set(frameNo, f);
       this.stats.framesAllocated++;
-      if (this.readNo === frameNo) this.readView = f; // it was the zero frame
+      if (this.readNo[i] === frameNo) this.readView[i] = f; // it was the zero frame
     }
-    this.writeNo = frameNo;
-    this.writeView = f;
+    this.writeNo[i] = frameNo;
+    this.writeView[i] = f;
     return f;
   }
 

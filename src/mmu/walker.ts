@@ -53,7 +53,7 @@ export class WalkResult {
   readonly rightsAt = new Int32Array(6);
   /** Lowest level whose non-leaf entry was read in this walk (6 = none). */
   lowestTableLevel = 6;
-  /** Physical address of the entry read at each level (-1 = not read in this walk). */
+  /** Physical address of the entry read at each level (valid for the levels this walk read). */
   readonly entryPa = new Float64Array(6);
   readonly entryLo = new Uint32Array(6);
   readonly entryHi = new Uint32Array(6);
@@ -102,7 +102,6 @@ export function walk(
   out.refs = 0;
   out.adWrites = 0;
   out.lowestTableLevel = 6;
-  out.entryPa.fill(-1);
 
   // Reserved physical-address bits 51:MAXPHYADDR live in bits 19:(M-32) of the high half (SDM 4.5.4,
   // Tables 4-15..4-20: "Reserved (must be 0)").
@@ -113,9 +112,18 @@ export function walk(
   let base = startBase;
   let rights = startRights;
   for (let level = startLevel; level >= 1; level--) {
-    const entryPa = base + levelIndex(vaLo, vaHi, level) * 8;
-    const lo = mem.rd32(entryPa);
-    const hi = mem.rd32(entryPa + 4);
+    // Tables are 4 KiB aligned and entries 8-byte aligned: both halves come from one frame.
+    const off = levelIndex(vaLo, vaHi, level) * 8;
+    const entryPa = base + off;
+    const frame = mem.readFrame(base / 4096);
+    let lo = 0xffffffff; // beyond installed memory a read returns all-ones
+    let hi = 0xffffffff;
+    if (frame !== null) {
+      lo = frame.getUint32(off, true);
+      hi = frame.getUint32(off + 4, true);
+    } else {
+      mem.stats.unbackedReads++;
+    }
     out.refs++;
     out.entryPa[level] = entryPa;
     out.entryLo[level] = lo;
