@@ -179,6 +179,11 @@ export class AssocCache {
     return n;
   }
 
+  /** Host bytes held by the arrays. */
+  get hostBytes(): number {
+    return this.entries * (4 + 4 + 4 + 1 + 8 + 8 + 4);
+  }
+
   /** Valid entries (for tests and statistics). */
   count(): number {
     let n = 0;

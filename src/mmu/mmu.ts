@@ -429,6 +429,14 @@ export class Mmu {
     this.stats.tlbInvalidations += n;
   }
 
+  /** Host bytes held by this MMU's TLBs and paging-structure caches. */
+  get hostBytes(): number {
+    let n = 0;
+    for (const c of this.all) n += c.hostBytes;
+    for (const c of this.pscs) n += c.hostBytes;
+    return n;
+  }
+
   /** Valid TLB entries per structure (tests, reports). */
   occupancy(): Record<string, number> {
     return {
