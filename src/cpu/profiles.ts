@@ -89,7 +89,14 @@ export const sapphireRapids: CostProfile = {
     l1TlbHit: 0, // folded into the L1D load-to-use latency (no source says an L1 DTLB hit adds latency)
     stlbHit: 7, // [TMA SPR] Mem_STLB_Hit_Cost = 7 cycles
     walkBase: 10, // estimated: the STLB lookup that missed (7, [TMA SPR]) plus ~3 cycles to hand the miss to one of the 4 page walkers ([Intel ORM])
-    walkRef: 16, // estimated: each entry read is a load through the caches ([Intel ORM]: walker loads hit L1, L2 or L3); charged as an L2 hit (16, [C&C SPR])
+    // Each entry read is a load through the data caches ([Intel ORM]: walker loads are cached in L1, L2 or L3).
+    walkRef: {
+      pml5e: 5, // estimated: upper-level entries are few and hot; charged as an L1D hit (5, [C&C SPR])
+      pml4e: 5, // estimated: as pml5e
+      pdpte: 5, // estimated: as pml5e (one PDPTE line covers 8 GiB)
+      pde: 16, // estimated: charged as an L2 hit (16, [C&C SPR])
+      pte: 16, // estimated: charged as an L2 hit (16, [C&C SPR]); a PTE line covers only 32 KiB
+    },
     adUpdate: 78, // estimated: an A/D update treated as one microcode assist; [TMA SPR] Avg_Assist_Cost = (99*3 + 63 + 30) / 5 = 78 cycles
   },
   memory: {
@@ -183,7 +190,14 @@ export const skylakeSp: CostProfile = {
     l1TlbHit: 0, // folded into the L1D load-to-use latency (no source says an L1 DTLB hit adds latency)
     stlbHit: 9, // [TMA SKX] Mem_STLB_Hit_Cost = 9 cycles
     walkBase: 12, // estimated: the STLB lookup that missed (9, [TMA SKX]) plus ~3 cycles to start one of the 2 page walkers (REFERENCES.md)
-    walkRef: 14, // estimated: each entry read is a load through the caches; charged as an L2 hit (14, [AT Rome])
+    // Each entry read is a load through the data caches, as for Sapphire Rapids.
+    walkRef: {
+      pml5e: 4, // Skylake-SP has no 5-level paging; an L1D hit (4, [AT Rome]) if a profile override enables it
+      pml4e: 4, // estimated: upper-level entries are few and hot; charged as an L1D hit (4, [AT Rome])
+      pdpte: 4, // estimated: as pml4e
+      pde: 14, // estimated: charged as an L2 hit (14, [AT Rome])
+      pte: 14, // estimated: charged as an L2 hit (14, [AT Rome])
+    },
     adUpdate: 34, // estimated: an A/D update treated as one microcode assist; [TMA SKX] Avg_Assist_Cost = 34 cycles
   },
   memory: {
@@ -270,7 +284,8 @@ type DeepPartial<T> = {
 export type ProfileOverrides = DeepPartial<CostProfile>;
 
 const TLB_KEYS: readonly (keyof TlbGeometry)[] = ['l1d4k', 'l1d2m', 'l1d1g', 'l1i4k', 'l1i2m', 'l1i1g', 'stlb', 'stlb1g', 'pscPml5', 'pscPml4', 'pscPdpt', 'pscPd'];
-const MMU_KEYS: readonly (keyof MmuTiming)[] = ['l1TlbHit', 'stlbHit', 'walkBase', 'walkRef', 'adUpdate'];
+const MMU_KEYS: readonly (keyof MmuTiming)[] = ['l1TlbHit', 'stlbHit', 'walkBase', 'adUpdate'];
+const WALK_REF_KEYS: readonly (keyof MmuTiming['walkRef'])[] = ['pml5e', 'pml4e', 'pdpte', 'pde', 'pte'];
 const MEMORY_KEYS = ['l1d', 'l2', 'llc', 'dram'] as const;
 const INSN_KEYS: readonly (keyof CostProfile['insn'])[] = ['alu', 'mul', 'div', 'branch', 'load', 'store', 'serialize', 'cpuid', 'rdtsc'];
 const IPI_KEYS: readonly (keyof CostProfile['ipi'])[] = ['send', 'deliver', 'handle', 'ack'];
@@ -359,6 +374,7 @@ function validateProfile(p: CostProfile): void {
   const tlb = obj('tlb', p.tlb);
   for (const k of TLB_KEYS) shape(`tlb.${k}`, tlb[k], fail);
   costs('mmu', p.mmu, MMU_KEYS);
+  costs('mmu.walkRef', p.mmu.walkRef, WALK_REF_KEYS);
   costs('memory', p.memory, MEMORY_KEYS);
   if (!(MEMORY_KEYS as readonly string[]).includes(p.dataAccessLevel as string)) fail('dataAccessLevel', `must be one of ${MEMORY_KEYS.join(', ')}`, p.dataAccessLevel);
   costs('insn', p.insn, INSN_KEYS);

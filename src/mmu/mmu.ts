@@ -49,8 +49,11 @@ export interface MmuTiming {
   stlbHit: number;
   /** Fixed cost of starting a page walk after an STLB miss. */
   walkBase: number;
-  /** Each paging-structure entry read by a walk (served from the data caches). */
-  walkRef: number;
+  /**
+   * Each paging-structure entry a walk reads, by level (served from the data caches: upper-level entries
+   * are few and usually hot, PDEs and PTEs less so). Levels supplied by a paging-structure cache cost nothing.
+   */
+  walkRef: { pml5e: number; pml4e: number; pdpte: number; pde: number; pte: number };
   /** A walk that sets an A or D flag (a locked update). */
   adUpdate: number;
 }
@@ -131,6 +134,8 @@ export class Mmu {
   private readonly all: AssocCache[];
   private readonly pscs: AssocCache[];
   readonly walkOut = new WalkResult();
+  /** timing.walkRef by level number (index 1 = PTE ... 5 = PML5E). */
+  private readonly walkRefCost: Float64Array;
   /** The rights check of the TLB-hit path for the current control state (see RightsTable). */
   readonly rights: RightsTable;
 
@@ -164,6 +169,8 @@ export class Mmu {
     this.pscs = [this.pscPml5, this.pscPml4, this.pscPdpt, this.pscPd];
     this.state.maxPhysAddr = mem.maxPhysAddr;
     this.rights = new RightsTable(this.state);
+    const r = timing.walkRef;
+    this.walkRefCost = Float64Array.of(0, r.pte, r.pde, r.pdpte, r.pml4e, r.pml5e);
   }
 
   /** Call after changing the state's wp, nxe, smep or smap (the CPU does, on CR0/CR4/EFER writes). */
@@ -322,7 +329,10 @@ export class Mmu {
     const ok = walk(this.mem, s, vaLo, vaHi, acc, startLevel, startBase, startRights, true, w);
     this.stats.walks++;
     this.stats.walkRefs += w.refs;
-    this.stats.cycles += this.timing.walkBase + w.refs * this.timing.walkRef + (w.adWrites > 0 ? this.timing.adUpdate : 0);
+    // Walk cost: a fixed start, then each entry read at its level's cost (levels the PSC supplied are free).
+    let walkCycles = this.timing.walkBase + (w.adWrites > 0 ? this.timing.adUpdate : 0);
+    for (let l = w.level; l <= startLevel; l++) walkCycles += this.walkRefCost[l];
+    this.stats.cycles += walkCycles;
     if (!ok) return this.pageFault(vaLo, vaHi, w.errorCode);
 
     // Fill the paging-structure caches with the non-leaf entries this walk read (4.10.3.1). Global pages do
