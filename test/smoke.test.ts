@@ -56,3 +56,20 @@ describe('smoke', () => {
     expect(() => cpu.wrmsr(0x12345678, 0n)).toThrow(GeneralProtection);
   });
 });
+
+describe('explain', () => {
+  it('decodes the entries a walk reads and the outcome, without side effects', () => {
+    const { m, cpu, b } = setup();
+    const leaf = b.map(0xffff888000001000n, 0x5000n, 4096, { write: false, pkey: 7, xd: true });
+    const x = cpu.explain(0xffff888000001008n, { access: 'write', cpl: 0 });
+    expect(x.levels.map((l) => l.name)).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE']);
+    expect(x.levels[3]).toMatchObject({ entryAddress: leaf, fields: { addr: 0x5000n, write: false, pkey: 7, xd: true, accessed: false } });
+    expect(x.result.ok).toBe(false);
+    if (!x.result.ok) expect(x.result.fault.errorCode).toBe(0x3);
+    expect(m.memory.read64(leaf) & 0x20n).toBe(0n); // no A bit set
+    expect(cpu.stats.walks).toBe(0);
+    const np = cpu.explain(0x1234000n, { access: 'read' });
+    expect(np.levels.length).toBe(1); // the PML4E slot is empty: the walk ends there
+    expect(np.levels[0].fields.present).toBe(false);
+  });
+});

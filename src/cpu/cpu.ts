@@ -10,6 +10,7 @@
  *   `load`, `store`, `writePkrs`.
  */
 
+import { decodeEntry, LEVEL_NAMES, type EntryFields, type PageLevel } from '../mmu/entry.js';
 import { Mmu, newMmuStats, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js';
 import type { PhysicalMemory } from '../mmu/physical-memory.js';
 import { ACC_FETCH, ACC_IMPLICIT, ACC_MMU_MASK, ACC_READ, ACC_STACK, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
@@ -799,6 +800,29 @@ export class Cpu {
     if (pa < 0) return { ok: false, fault: this.takeException() as PageFault | GeneralProtection | StackFault };
     if (!s.paging) return { ok: true, pa: BigInt(pa), pageSize: 4096, pkey: 0 };
     return { ok: true, pa: BigInt(pa), pageSize: (2 ** this.mmu.lastPageShift) as 4096 | 2097152 | 1073741824, pkey: this.mmu.lastPkey };
+  }
+
+  /**
+   * Explain a translation for debugging: the entries the walk reads in memory now (no TLB, no side effect),
+   * decoded, and the outcome. `levels` lists PML4E (or PML5E) first, down to the entry that ended the walk.
+   */
+  explain(va: bigint | number, opts: TranslateOptions): {
+    levels: { level: PageLevel; name: string; entryAddress: bigint; entry: bigint; fields: Required<Omit<EntryFields, 'addr'>> & { addr: bigint } }[];
+    result: TranslateResult;
+  } {
+    const result = this.translate(va, { ...opts, probe: true });
+    const levels: ReturnType<Cpu['explain']>['levels'] = [];
+    const s = this.mmu.state;
+    const v = toU64(va, 'va');
+    if (s.paging && this.mmu.isCanonical(hi32(v))) {
+      const w = this.mmu.walkOut; // filled by the probe above
+      for (let l = s.la57 ? 5 : 4; l >= w.level; l--) {
+        const level = l as PageLevel;
+        const entry = join(w.entryLo[l], w.entryHi[l]);
+        levels.push({ level, name: LEVEL_NAMES[level], entryAddress: BigInt(w.entryPa[l]), entry, fields: decodeEntry(entry, level) });
+      }
+    }
+    return { levels, result };
   }
 
   /** Read 1, 2, 4 or 8 bytes at a linear address. Throws PageFault / GeneralProtection / StackFault. */
