@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ACCESSES, accText, ctlText, linear, Rig, type LeafLevel } from './rig.js';
-import { A, D, KEY_SHIFT, P, PS, RW, US, XD, type Access, type Controls } from './sdm-oracle.js';
+import { controlsArb } from './arbitraries.js';
+import { A, D, KEY_SHIFT, P, PS, RW, US, XD, type Access } from './sdm-oracle.js';
 
 const RIGS: Record<string, Rig> = {
   'MAXPHYADDR=39': new Rig({ maxPhysAddr: 39 }),
@@ -46,18 +47,6 @@ const entryArb = fc
     if (f.extra !== null) e |= 1n << BigInt(f.extra);
     return e;
   });
-const regArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 15 }).chain((k) => fc.constantFrom(1 << (2 * k), 2 ** (2 * k + 1))));
-const ctlArb: fc.Arbitrary<Controls> = fc.record({
-  wp: fc.boolean(),
-  nxe: fc.boolean(),
-  smep: fc.boolean(),
-  smap: fc.boolean(),
-  ac: fc.boolean(),
-  pke: fc.boolean(),
-  pks: fc.boolean(),
-  pkru: regArb,
-  pkrs: regArb,
-});
 const accArb: fc.Arbitrary<Access> = fc.constantFrom(...ACCESSES, { access: 'read', cpl: 1 } as Access, { access: 'fetch', cpl: 2 } as Access);
 
 let k = 0;
@@ -70,7 +59,7 @@ describe('random walks, controls and accesses', () => {
         fc.constantFrom(...RIG_NAMES),
         fc.constantFrom(1 as LeafLevel, 2 as LeafLevel, 3 as LeafLevel),
         fc.array(entryArb, { minLength: 5, maxLength: 5 }),
-        ctlArb,
+        controlsArb,
         accArb,
         (rigName, leaf, es, ctl, acc) => {
           const rig = RIGS[rigName];

@@ -12,24 +12,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ACCESSES, accText, ctlText, flags, linear, Rig, type LeafLevel } from './rig.js';
+import { controlsArb } from './arbitraries.js';
 import { walkOf } from './notation.js';
 import { NO_CONTROLS, type Access, type Controls } from './sdm-oracle.js';
 
 const RIGS = { 4: new Rig(), 5: new Rig({ la57: true }) } as const;
 
 const entryArb = fc.record({ rw: fc.boolean(), us: fc.boolean(), xd: fc.boolean(), key: fc.integer({ min: 0, max: 15 }) });
-const regArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 15 }).chain((k) => fc.constantFrom(1 << (2 * k), 2 ** (2 * k + 1), 3 * 4 ** k)));
-const ctlArb: fc.Arbitrary<Controls> = fc.record({
-  wp: fc.boolean(),
-  nxe: fc.boolean(),
-  smep: fc.boolean(),
-  smap: fc.boolean(),
-  ac: fc.boolean(),
-  pke: fc.boolean(),
-  pks: fc.boolean(),
-  pkru: regArb,
-  pkrs: regArb,
-});
 const accArb: fc.Arbitrary<Access> = fc.constantFrom(...ACCESSES, { access: 'read', cpl: 2 } as Access, { access: 'write', cpl: 1 } as Access);
 
 let counter = 0;
@@ -43,7 +32,7 @@ describe('TLB hits under changed controls', () => {
         fc.constantFrom(4 as const, 5 as const),
         fc.constantFrom(1 as LeafLevel, 2 as LeafLevel, 3 as LeafLevel),
         fc.array(entryArb, { minLength: 5, maxLength: 5 }),
-        ctlArb,
+        controlsArb,
         accArb,
         fc.constantFrom<Access>({ access: 'read', cpl: 0 }, { access: 'fetch', cpl: 0 }),
         (levels, leaf, es, ctl, acc, fill) => {
