@@ -8,19 +8,12 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { accText, flags, linear, Rig, SIZE_NAME, type LeafLevel } from './rig.js';
+import { ACCESSES, accText, flags, linear, Rig, SIZE_NAME, type LeafLevel } from './rig.js';
 import { A, D, LEVEL_NAME, NO_CONTROLS, type Access, type Controls } from './sdm-oracle.js';
 
 const RIGS = { 4: new Rig(), 5: new Rig({ la57: true }) } as const;
-const ACCS: Access[] = [
-  { access: 'read', cpl: 0 },
-  { access: 'write', cpl: 0 },
-  { access: 'fetch', cpl: 0 },
-  { access: 'read', cpl: 3 },
-  { access: 'write', cpl: 3 },
-  { access: 'fetch', cpl: 3 },
-  { access: 'write', cpl: 3, implicit: true },
-];
+// every explicit access kind, and one implicit supervisor write made at CPL 3
+const ACCS: Access[] = ACCESSES.filter((a) => !a.implicit || (a.cpl === 3 && a.access === 'write'));
 const CTL: Controls = { ...NO_CONTROLS, wp: true, nxe: true, pks: true, pke: true, pkrs: 0 };
 
 type Kind = 'allowed' | 'R/W=0 in the leaf' | 'U/S=0 in the top entry' | 'XD in the top entry' | 'not present' | 'reserved bit 51' | 'key AD';
