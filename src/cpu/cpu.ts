@@ -15,7 +15,7 @@ import { Mmu, newMmuStats, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js
 import type { PhysicalMemory } from '../mmu/physical-memory.js';
 import { ACC_FETCH, ACC_IMPLICIT, ACC_MMU_MASK, ACC_READ, ACC_STACK, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
 import type { CpuFeatures } from './features.js';
-import { ArchFault, GeneralProtection, makeFault, PageFault, StackFault, VEC_GP, VEC_PF, VEC_SS } from './faults.js';
+import { ArchFault, GeneralProtection, InvalidOpcode, makeFault, PageFault, StackFault, VEC_GP, VEC_PF, VEC_SS } from './faults.js';
 import { isCanonical, MSR, MSR_DEFS, msrName, type MsrCheckContext } from './msr.js';
 import type { CostProfile } from './profile.js';
 import {
@@ -115,7 +115,6 @@ function newCpuStats(): CpuStats {
 /** No exception pending. */
 export const NO_EXCEPTION = -1;
 
-const TWO32 = 4294967296;
 const MASK64 = (1n << 64n) - 1n;
 
 function lo32(v: bigint): number {
@@ -580,7 +579,7 @@ export class Cpu {
    * 4095, a non-canonical address (type 0), or a nonzero PCID with CR4.PCIDE = 0 (types 0, 1).
    */
   invpcid(type: number, desc: { pcid?: number; va?: bigint | number } = {}): void {
-    if (!this.features.invpcid) throw this.fault(new ArchFault(6, 0, 'INVPCID is not supported (features.invpcid = false)'));
+    if (!this.features.invpcid) throw this.fault(new InvalidOpcode('INVPCID is not supported (features.invpcid = false)'));
     const pcid = desc.pcid ?? 0;
     if (!Number.isInteger(type) || type < 0 || type > 3) throw this.fault(new GeneralProtection(0, `INVPCID type ${String(type)}`));
     if (!Number.isInteger(pcid) || pcid < 0 || pcid > 4095) throw this.fault(new GeneralProtection(0, `INVPCID with PCID ${String(pcid)} (bits 63:12 of the descriptor must be 0)`));
@@ -896,4 +895,3 @@ function checkSize(size: number): void {
   if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new RangeError(`size must be 1, 2, 4 or 8, got ${String(size)}`);
 }
 
-export { TWO32 };

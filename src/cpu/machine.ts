@@ -133,7 +133,7 @@ export function enterLongMode(cpu: Cpu, o: LongModeOptions): void {
   cpu.writeCr(4, BigInt(CR4_PAE | (o.la57 ? CR4_LA57 : 0)) | (extra & ~pcide));
   const cr3 = BigInt(o.cr3);
   cpu.writeCr(3, cr3 & ~0xfffn);
-  cpu.writeCr(0, BigInt(CR0_PE | (o.wp ?? true ? CR0_WP : 0)) | BigInt(CR0_PG >>> 0));
+  cpu.writeCr(0, BigInt(CR0_PE | ((o.wp ?? true) ? CR0_WP : 0)) | BigInt(CR0_PG >>> 0));
   if (extra & pcide) {
     cpu.writeCr(4, cpu.cr4 | pcide);
     cpu.writeCr(3, cr3);

@@ -114,8 +114,6 @@ const SIZE_1G = 2 << 24;
 export const XLATE_PAGE_FAULT = -1;
 export const XLATE_NONCANONICAL = -2;
 
-const TWO32 = 4294967296;
-
 export class Mmu {
   readonly state = new PagingState();
   readonly stats: MmuStats;
@@ -466,4 +464,3 @@ export class Mmu {
   }
 }
 
-export { TWO32 };

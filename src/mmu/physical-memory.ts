@@ -9,13 +9,12 @@
  *
  * Two interfaces:
  * - the API edge (`read64(pa: bigint)`, `write64`, ...), BigInt in and out;
- * - the hot path used by the MMU and the interpreter (`rd32(pa: number)`, `rd64lo/hi`, `wr32`, ...), plain
- *   numbers (physical addresses are below 2^52, so a number holds them exactly), allocation-free.
+ * - the hot path used by the MMU and the interpreter (`readFrame`/`writeFrame` by frame number, `rd32(pa)`,
+ *   `wr32`, `wr64`, ...), plain numbers (physical addresses are below 2^52, so a number holds them exactly), allocation-free.
  */
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
-const PAGE_MASK = PAGE_SIZE - 1;
 const FRAME_CACHE = 64;
 
 export interface PhysicalMemoryOptions {
@@ -198,15 +197,6 @@ export class PhysicalMemory {
     f.setUint32(off, v >>> 0, true);
   }
 
-  /** Low half of the 8-byte value at pa. Pair with rd32(pa + 4) for the high half. */
-  rd64lo(pa: number): number {
-    return this.rd32(pa);
-  }
-
-  rd64hi(pa: number): number {
-    return this.rd32(pa + 4);
-  }
-
   wr64(pa: number, lo: number, hi: number): void {
     this.wr32(pa, lo);
     this.wr32(pa + 4, hi);
@@ -318,4 +308,3 @@ export class PhysicalMemory {
   }
 }
 
-export { PAGE_MASK };

@@ -10,7 +10,7 @@
 
 import { HI_PKEY_SHIFT, HI_XD, LO_A, LO_D, LO_P, LO_PS, LO_RW, LO_US, LO_G } from './entry.js';
 import type { PhysicalMemory } from './physical-memory.js';
-import { accessFault, baseErrorCode, ACC_TYPE_MASK, ACC_WRITE, PFEC_P, PFEC_RSVD, RIGHT_U, RIGHT_W, RIGHT_X, RIGHTS_ALL, type RightsControl } from './rights.js';
+import { accessFault, baseErrorCode, ACC_TYPE_MASK, ACC_WRITE, PFEC_P, PFEC_RSVD, RIGHT_U, RIGHT_W, RIGHT_X, type RightsControl } from './rights.js';
 
 /** What the walk depends on beyond the rights controls. */
 export interface WalkControl extends RightsControl {
@@ -204,4 +204,3 @@ export function walk(
   return false;
 }
 
-export { RIGHTS_ALL };
