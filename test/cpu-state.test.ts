@@ -119,6 +119,18 @@ describe('MSRs', () => {
     gp(() => la57.wrmsr(MSR.IA32_FMASK, 1n << 40n));
   });
 
+  it('segment bases are the FS/GS/KERNEL_GS_BASE MSRs', () => {
+    const cpu = new Machine({ features: { la57: false } }).cpus[0];
+    cpu.gsBase = 0xffff888000010000n;
+    expect(cpu.rdmsr(MSR.IA32_GS_BASE)).toBe(0xffff888000010000n);
+    cpu.wrmsr(MSR.IA32_KERNEL_GS_BASE, 0x7fff0000n);
+    expect(cpu.kernelGsBase).toBe(0x7fff0000n);
+    cpu.fsBase = 0x1000n;
+    expect(cpu.fsBase).toBe(0x1000n);
+    gp(() => (cpu.fsBase = 0x0000800000000000n));
+    expect(cpu.fsBase).toBe(0x1000n);
+  });
+
   it('the TSC follows the cycle clock and can be written', () => {
     const cpu = new Machine().cpus[0];
     cpu.charge(1000);

@@ -319,6 +319,37 @@ export class Cpu {
     return true;
   }
 
+  // ---- segment bases (IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE) ---------------------------------------
+
+  /** FS base (IA32_FS_BASE). Setting it checks canonicality (#GP) but charges no WRMSR: it is state setup. */
+  get fsBase(): bigint {
+    return this.msrs.get(MSR.IA32_FS_BASE) ?? 0n;
+  }
+  set fsBase(v: bigint) {
+    this.setMsrState(MSR.IA32_FS_BASE, v);
+  }
+  /** GS base (IA32_GS_BASE). */
+  get gsBase(): bigint {
+    return this.msrs.get(MSR.IA32_GS_BASE) ?? 0n;
+  }
+  set gsBase(v: bigint) {
+    this.setMsrState(MSR.IA32_GS_BASE, v);
+  }
+  /** The GS base SWAPGS exchanges with (IA32_KERNEL_GS_BASE). */
+  get kernelGsBase(): bigint {
+    return this.msrs.get(MSR.IA32_KERNEL_GS_BASE) ?? 0n;
+  }
+  set kernelGsBase(v: bigint) {
+    this.setMsrState(MSR.IA32_KERNEL_GS_BASE, v);
+  }
+
+  private setMsrState(index: number, value: bigint): void {
+    const v = toU64(value, msrName(index));
+    const reason = this.wrmsrCheck(index, v);
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `${msrName(index)} 0x${v.toString(16)}: ${reason}`));
+    this.msrs.set(index, v);
+  }
+
   // ---- control registers (SDM Vol. 3A 2.5; MOV to CR in Vol. 2B) ---------------------------------------------
 
   get cr0(): bigint {
