@@ -110,6 +110,16 @@ const INFO_DIRTY = 1 << 7;
 const SIZE_2M = 1 << 24;
 const SIZE_1G = 2 << 24;
 
+/** Low half (int32) of the page number of a linear address for pages of 2^shift bytes (shift 12, 21, 30). */
+function tagLo(vaLo: number, vaHi: number, shift: number): number {
+  return (vaHi << (32 - shift)) | (vaLo >>> shift);
+}
+
+/** High half of the page number, with the page-size code. */
+function tagHi(vaHi: number, shift: number): number {
+  return (vaHi >>> shift) | (shift === 12 ? 0 : shift === 21 ? SIZE_2M : SIZE_1G);
+}
+
 /** Result code of `translate` besides a physical address. */
 export const XLATE_PAGE_FAULT = -1;
 export const XLATE_NONCANONICAL = -2;
@@ -194,7 +204,7 @@ export class Mmu {
     const s = this.state;
     if (s.paging && this.isCanonical(vaHi)) {
       const arr = (acc & ACC_TYPE_MASK) === ACC_FETCH ? this.l1i4k : this.l1d4k;
-      const slot = arr.lookupOnly((vaHi << 20) | (vaLo >>> 12), vaHi >>> 12, s.pcid);
+      const slot = arr.lookupOnly((vaHi << 20) | (vaLo >>> 12), vaHi >>> 12, s.pcid); // tagLo/tagHi(12), inline
       if (slot >= 0) {
         const info = arr.info[slot];
         if (((acc & ACC_TYPE_MASK) !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, (info >>> INFO_PKEY_SHIFT) & 15, acc) === 0) {
@@ -223,18 +233,18 @@ export class Mmu {
     const write = type === ACC_WRITE;
 
     // Tags per page size (int32 halves of the page number; the size code keeps 2 MiB and 1 GiB
-    // translations apart in the shared STLB). The 2 MiB and 1 GiB tags are needed only on an L1 4K miss.
-    const t4lo = (vaHi << 20) | (vaLo >>> 12);
-    const t4hi = vaHi >>> 12;
+    // translations apart in the shared STLB).
+    const t4lo = tagLo(vaLo, vaHi, 12);
+    const t4hi = tagHi(vaHi, 12);
+    const t2lo = tagLo(vaLo, vaHi, 21);
+    const t2hi = tagHi(vaHi, 21);
+    const t1lo = tagLo(vaLo, vaHi, 30);
+    const t1hi = tagHi(vaHi, 30);
     let arr = fetch ? this.l1i4k : this.l1d4k;
     let slot = arr.lookup(t4lo, t4hi, pcid);
     let shift = 12;
     let l1Hit = slot >= 0;
     if (!l1Hit) {
-      const t2lo = (vaHi << 11) | (vaLo >>> 21);
-      const t2hi = (vaHi >>> 21) | SIZE_2M;
-      const t1lo = (vaHi << 2) | (vaLo >>> 30);
-      const t1hi = (vaHi >>> 30) | SIZE_1G;
       arr = fetch ? this.l1i2m : this.l1d2m;
       slot = arr.lookup(t2lo, t2hi, pcid);
       shift = 21;
@@ -279,10 +289,7 @@ export class Mmu {
         if (!l1Hit) {
           // fill the L1 TLB of this access kind
           const l1 = shift === 12 ? (fetch ? this.l1i4k : this.l1d4k) : shift === 21 ? (fetch ? this.l1i2m : this.l1d2m) : fetch ? this.l1i1g : this.l1d1g;
-          const tlo = shift === 12 ? t4lo : shift === 21 ? (vaHi << 11) | (vaLo >>> 21) : (vaHi << 2) | (vaLo >>> 30);
-          const thi = shift === 12 ? t4hi : shift === 21 ? (vaHi >>> 21) | SIZE_2M : (vaHi >>> 30) | SIZE_1G;
-          const g = arr.isGlobal(slot);
-          l1.insert(tlo, thi, pcid, g, base, info);
+          l1.insert(tagLo(vaLo, vaHi, shift), tagHi(vaHi, shift), pcid, arr.isGlobal(slot), base, info);
         }
         this.lastPageShift = shift;
         this.lastPkey = pkey;
@@ -292,7 +299,7 @@ export class Mmu {
       this.stats.dirtyAssists++;
     }
     this.stats.tlbMisses++;
-    return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, (vaHi << 11) | (vaLo >>> 21), (vaHi >>> 21) | SIZE_2M, (vaHi << 2) | (vaLo >>> 30), (vaHi >>> 30) | SIZE_1G);
+    return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, t2lo, t2hi, t1lo, t1hi);
   }
 
   private walkAndFill(vaLo: number, vaHi: number, acc: number, t4lo: number, t4hi: number, t2lo: number, t2hi: number, t1lo: number, t1hi: number): number {
@@ -394,12 +401,12 @@ export class Mmu {
    * (INVLPG, INVPCID type 0).
    */
   invalidatePage(vaLo: number, vaHi: number, pcid: number, keepGlobal: boolean, pscForVaOnly: boolean): void {
-    const t4lo = (vaHi << 20) | (vaLo >>> 12);
-    const t4hi = vaHi >>> 12;
-    const t2lo = (vaHi << 11) | (vaLo >>> 21);
-    const t2hi = (vaHi >>> 21) | SIZE_2M;
-    const t1lo = (vaHi << 2) | (vaLo >>> 30);
-    const t1hi = (vaHi >>> 30) | SIZE_1G;
+    const t4lo = tagLo(vaLo, vaHi, 12);
+    const t4hi = tagHi(vaHi, 12);
+    const t2lo = tagLo(vaLo, vaHi, 21);
+    const t2hi = tagHi(vaHi, 21);
+    const t1lo = tagLo(vaLo, vaHi, 30);
+    const t1hi = tagHi(vaHi, 30);
     let n = 0;
     n += this.l1d4k.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
     n += this.l1i4k.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
