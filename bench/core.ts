@@ -6,14 +6,24 @@
  *   npm run bench -- --quick # shorter timings
  */
 import { writeFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { ACC_READ, enterLongMode, Machine, MSR, PageTableBuilder, type Cpu } from '../src/index.js';
 
 const quick = process.argv.includes('--quick');
 const MIN_MS = quick ? 200 : 1000;
 
-/** Run `body(n)` with growing n until it takes MIN_MS; return operations per second of the best of 3. */
-function rate(body: (n: number) => void): number {
+// Garbage collections seen while the timed runs execute: the hot paths should cause none.
+let gcCount = 0;
+new PerformanceObserver((list) => {
+  gcCount += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
+const settle = () => new Promise<void>((r) => setTimeout(r, 20));
+
+/**
+ * Run `body(n)` with growing n until it takes MIN_MS; return operations per second of the best of 3 runs,
+ * and the garbage collections per 10 M operations over those 3 runs.
+ */
+async function rate(body: (n: number) => void): Promise<{ perSec: number; gcPer10M: number }> {
   let n = 1000;
   for (;;) {
     const t0 = performance.now();
@@ -22,6 +32,8 @@ function rate(body: (n: number) => void): number {
     if (dt >= MIN_MS / 4) break;
     n *= 4;
   }
+  await settle();
+  const gc0 = gcCount;
   let best = 0;
   for (let r = 0; r < 3; r++) {
     const t0 = performance.now();
@@ -29,7 +41,8 @@ function rate(body: (n: number) => void): number {
     const dt = performance.now() - t0;
     best = Math.max(best, n / (dt / 1000));
   }
-  return best;
+  await settle();
+  return { perSec: best, gcPer10M: ((gcCount - gc0) / (3 * n)) * 1e7 };
 }
 
 function kernelMachine(opts: ConstructorParameters<typeof Machine>[0] = {}): { m: Machine; cpu: Cpu; b: PageTableBuilder } {
@@ -40,7 +53,7 @@ function kernelMachine(opts: ConstructorParameters<typeof Machine>[0] = {}): { m
   return { m, cpu, b };
 }
 
-const rows: { name: string; value: number; unit: string; note: string }[] = [];
+const rows: { name: string; value: number; unit: string; gcPer10M: number; note: string }[] = [];
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(1));
 
 // 1. TLB-hit 8-byte read, hot path (halves, no allocation) and API edge (bigint).
@@ -49,16 +62,16 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
   b.map(0xffff888000000000n, 0n, 4096, { write: true });
   const lo = 0x00000000, hi = 0xffff8880 | 0; // halves as int32, as the interpreter keeps them
   cpu.load(lo, hi, 8, ACC_READ);
-  const r = rate((n) => {
+  const r = await rate((n) => {
     let acc = 0;
     for (let i = 0; i < n; i++) acc ^= cpu.load(lo + ((i & 0x1ff) << 3), hi, 8, ACC_READ);
     if (acc === 0x12345678) console.log('');
   });
-  rows.push({ name: 'TLB-hit 8-byte read (cpu.load, hot path)', value: r, unit: 'reads/s', note: 'aim >= 30 M/s' });
-  const rApi = rate((n) => {
+  rows.push({ name: 'TLB-hit 8-byte read (cpu.load, hot path)', value: r.perSec, unit: 'reads/s', gcPer10M: r.gcPer10M, note: 'aim >= 30 M/s' });
+  const rApi = await rate((n) => {
     for (let i = 0; i < n; i++) cpu.read(0xffff888000000008n, 8);
   });
-  rows.push({ name: 'TLB-hit 8-byte read (cpu.read, bigint API)', value: rApi, unit: 'reads/s', note: 'API edge' });
+  rows.push({ name: 'TLB-hit 8-byte read (cpu.read, bigint API)', value: rApi.perSec, unit: 'reads/s', gcPer10M: rApi.gcPer10M, note: 'API edge' });
 }
 
 // 2. 4-level walk on every access: TLBs and paging-structure caches disabled, so every translation walks
@@ -72,11 +85,11 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
   const hi = 0xffff8880 | 0;
   for (let i = 0; i < 512; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
   const refs0 = cpu.stats.walkRefs, walks0 = cpu.stats.walks;
-  const r = rate((n) => {
+  const r = await rate((n) => {
     for (let i = 0; i < n; i++) cpu.mmu.translate((i & 511) << 12, hi, ACC_READ);
   });
   const refsPerWalk = (cpu.stats.walkRefs - refs0) / (cpu.stats.walks - walks0);
-  rows.push({ name: 'full 4-level walk (TLB and PSC disabled)', value: r, unit: 'walks/s', note: `aim >= 3 M/s; ${refsPerWalk} refs/walk` });
+  rows.push({ name: 'full 4-level walk (TLB and PSC disabled)', value: r.perSec, unit: 'walks/s', gcPer10M: r.gcPer10M, note: `aim >= 3 M/s; ${refsPerWalk} refs/walk` });
 }
 
 // 2b. TLB misses with the default geometry: 64 Ki distinct pages cycled (beyond the STLB), PSC hits.
@@ -87,25 +100,25 @@ const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? 
   const hi = 0xffffc900 | 0;
   for (let i = 0; i < pages; i++) cpu.mmu.translate(i << 12, hi, ACC_READ);
   const w0 = cpu.stats.walks, t0 = cpu.stats.translations, p0 = cpu.stats.pscHits;
-  const r = rate((n) => {
+  const r = await rate((n) => {
     for (let i = 0; i < n; i++) cpu.mmu.translate(((i * 7919) & (pages - 1)) << 12, hi, ACC_READ);
   });
   const missRate = (cpu.stats.walks - w0) / (cpu.stats.translations - t0);
   const pscRate = (cpu.stats.pscHits - p0) / (cpu.stats.walks - w0);
-  rows.push({ name: 'translation, 64 Ki pages cycled (default TLBs)', value: r, unit: 'translations/s', note: `${(missRate * 100).toFixed(0)}% walk; ${(pscRate * 100).toFixed(0)}% of walks start from a PSC` });
+  rows.push({ name: 'translation, 64 Ki pages cycled (default TLBs)', value: r.perSec, unit: 'translations/s', gcPer10M: r.gcPer10M, note: `${(missRate * 100).toFixed(0)}% walk; ${(pscRate * 100).toFixed(0)}% of walks start from a PSC` });
 }
 
 // 3. PKRS writes.
 {
   const { cpu } = kernelMachine();
-  const r = rate((n) => {
+  const r = await rate((n) => {
     for (let i = 0; i < n; i++) cpu.writePkrs(i & 0xc);
   });
-  rows.push({ name: 'PKRS write (cpu.writePkrs, hot path)', value: r, unit: 'writes/s', note: 'no TLB flush' });
-  const rApi = rate((n) => {
+  rows.push({ name: 'PKRS write (cpu.writePkrs, hot path)', value: r.perSec, unit: 'writes/s', gcPer10M: r.gcPer10M, note: 'no TLB flush' });
+  const rApi = await rate((n) => {
     for (let i = 0; i < n; i++) cpu.wrmsr(MSR.IA32_PKRS, 8n);
   });
-  rows.push({ name: 'PKRS write (cpu.wrmsr, bigint API)', value: rApi, unit: 'writes/s', note: 'with reserved-bit checks' });
+  rows.push({ name: 'PKRS write (cpu.wrmsr, bigint API)', value: rApi.perSec, unit: 'writes/s', gcPer10M: rApi.gcPer10M, note: 'with reserved-bit checks' });
 }
 
 // 4. Growth with installed memory and CPU count.
@@ -139,7 +152,7 @@ const out = {
   growth,
 };
 if (!quick) writeFileSync(new URL('./core-results.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
-console.log(`| benchmark | host throughput | note |\n|---|---|---|`);
-for (const r of rows) console.log(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.note} |`);
+console.log(`| benchmark | host throughput | GCs per 10 M ops | note |\n|---|---|---|---|`);
+for (const r of rows) console.log(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.gcPer10M.toFixed(1)} | ${r.note} |`);
 console.log(`\n| grows with | size | construct (ms) | host memory held (MiB) | note |\n|---|---|---|---|---|`);
 for (const g of growth) console.log(`| ${g.what} | ${g.size} | ${g.constructMs.toFixed(2)} | ${g.hostMiB.toFixed(2)} | ${g.note} |`);
