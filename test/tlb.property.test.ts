@@ -243,3 +243,27 @@ describe('PCIDs, MOV to CR3 with bit 63 and INVPCID drop exactly what the SDM sa
     );
   });
 });
+
+describe('translation statistics add up', () => {
+  it('translations = L1 hits + STLB hits + misses; walks = misses + dirty assists', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ page: fc.integer({ min: 0, max: 300 }), write: fc.boolean(), flush: fc.boolean() }), { minLength: 1, maxLength: 200 }), (ops) => {
+        const m = new Machine({ memory: 2 ** 31 });
+        const cpu = m.cpus[0];
+        const b = new PageTableBuilder(m.memory, { start: 0x100000, end: 0x400000 });
+        for (let p = 0; p <= 300; p++) b.map(0x10000000n + BigInt(p) * 4096n, 0x1000000n + BigInt(p) * 4096n, 4096, { write: true });
+        enterLongMode(cpu, { cr3: b.root });
+        for (const o of ops) {
+          if (o.flush) cpu.invlpg(0x10000000n + BigInt(o.page) * 4096n);
+          if (o.write) cpu.write(0x10000000n + BigInt(o.page) * 4096n, 8, 1n);
+          else cpu.read(0x10000000n + BigInt(o.page) * 4096n, 8);
+        }
+        const s = cpu.stats;
+        expect(s.translations).toBe(s.tlbHits + s.stlbHits + s.tlbMisses);
+        expect(s.walks).toBe(s.tlbMisses + s.dirtyAssists);
+        expect(s.reads + s.writes).toBe(ops.length);
+      }),
+      { seed: 3, numRuns: 100 },
+    );
+  });
+});

@@ -58,7 +58,10 @@ export interface MmuTiming {
   adUpdate: number;
 }
 
-/** Translation statistics (the CPU exposes them in `cpu.stats`). */
+/**
+ * Translation statistics. `translations` = `tlbHits` + `stlbHits` + `tlbMisses` (+ non-canonical
+ * addresses); every miss and every dirty assist walks: `walks` = `tlbMisses` + `dirtyAssists`.
+ */
 export interface MmuStats {
   /** The clock translation costs are added to (the CPU's cycle counter). */
   cycles: number;
@@ -297,8 +300,9 @@ export class Mmu {
       }
       // A write through an entry whose dirty flag is clear: the processor walks again to set D (4.8).
       this.stats.dirtyAssists++;
+    } else {
+      this.stats.tlbMisses++;
     }
-    this.stats.tlbMisses++;
     return this.walkAndFill(vaLo, vaHi, acc, t4lo, t4hi, t2lo, t2hi, t1lo, t1hi);
   }
 
