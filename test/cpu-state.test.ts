@@ -177,16 +177,19 @@ describe('API misuse throws clear Errors; architectural events are typed faults'
 });
 
 describe('IPIs', () => {
-  it('charge the sender per target and every target as the profile says', () => {
+  it('charge the sender per ICR write and its wait, and every target, as the profile says (more in ipi.test.ts)', () => {
     const m = new Machine({ cpus: 4 });
     const p = m.profile.ipi;
     const r = m.sendIpi(0, [1, 2, 3, 0], { handler: (c) => c.invlpg(0x1000n) });
     expect(r.targetCycles).toEqual([p.handle + m.profile.invlpg, p.handle + m.profile.invlpg, p.handle + m.profile.invlpg]);
-    expect(r.senderCycles).toBe(3 * p.send + p.deliver + p.handle + m.profile.invlpg + p.ack);
+    // every other CPU: one ICR write (all-but-self); the wait covers the slowest target's work and each further target
+    expect(r.icrWrites).toBe(1);
+    expect(r.senderCycles).toBe(p.send + p.deliver + m.profile.invlpg + p.ack + 2 * p.perTarget);
     expect(m.cpus[0].cycles).toBe(r.senderCycles);
     expect(m.cpus[2].stats.ipisReceived).toBe(1);
     expect(m.cpus[2].stats.invlpg).toBe(1);
     expect(m.cpus[0].stats.ipisSent).toBe(3);
+    expect(m.cpus[0].stats.icrWrites).toBe(1);
     const nowait = m.sendIpi(1, [2], { wait: false });
     expect(nowait.senderCycles).toBe(p.send);
     expect(() => m.sendIpi(0, [9])).toThrow(/9/);

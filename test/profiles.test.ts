@@ -89,7 +89,7 @@ describe('resolveProfile overrides', () => {
     expect(p.tlb.stlb).toEqual([1024, 8]);
     expect(p.tlb.stlb1g).toEqual(skylakeSp.tlb.stlb1g);
     expect(p.invpcid).toEqual([1, 2, 3, 4]);
-    expect(skylakeSp.tlb.stlb).toEqual([1536, 6]);
+    expect(skylakeSp.tlb.stlb).toEqual([1536, 12]);
   });
 
   it('merge byMsr tables by MSR index', () => {
@@ -194,13 +194,90 @@ describe('resolveProfile errors', () => {
     expect(() => resolveProfile(broken as unknown as CostProfile)).toThrow(/mmu\.adUpdate/);
   });
 
-  it('throws Error instances', () => {
-    let caught: unknown;
-    try {
-      resolveProfile('sapphire-rapids', { ipi: { send: -1 } });
-    } catch (e) {
-      caught = e;
+  it('throws RangeError for a bad value and TypeError for a wrong type, naming the field and the value', () => {
+    const caught = (f: () => unknown): Error => {
+      try {
+        f();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('did not throw');
+    };
+    const range: [unknown, RegExp][] = [
+      [{ ipi: { send: -1 } }, /ipi\.send.*-1/],
+      [{ mmu: { walkRef: { pte: NaN } } }, /mmu\.walkRef\.pte.*NaN/],
+      [{ ghz: 0 }, /ghz.*got 0/],
+      [{ tlb: { l1d4k: [96, 5] } }, /tlb\.l1d4k.*\[96,5\]/],
+      [{ tlb: { l1d4k: [96] } }, /tlb\.l1d4k.*\[96\]/],
+      [{ invpcid: [1, 2, 3] }, /invpcid.*\[1,2,3\]/],
+      [{ dataAccessLevel: 'l4' }, /dataAccessLevel.*'l4'/],
+      [{ ipi: { delivery: 'flat' } }, /ipi\.delivery.*'flat'/],
+      [{ mmu: { stlbhit: 3 } }, /mmu\.stlbhit.*3/],
+      [{ wrmsr: { byMsr: { PKRS: 1 } } }, /wrmsr\.byMsr.*'PKRS'/],
+      [{ name: '' }, /name.*''/],
+    ];
+    for (const [o, msg] of range) {
+      const e = caught(bad(o));
+      expect(e, JSON.stringify(o)).toBeInstanceOf(RangeError);
+      expect(e.message).toMatch(msg);
     }
-    expect(caught).toBeInstanceOf(Error);
+    const type: [unknown, RegExp][] = [
+      [{ insn: { div: '15' } }, /insn\.div.*'15'/],
+      [{ ghz: '3' }, /ghz.*'3'/],
+      [{ tlb: { stlb: 2048 } }, /tlb\.stlb.*2048/],
+      [{ tlb: { stlb: ['2048', 16] } }, /tlb\.stlb.*"2048"/],
+      [{ invpcid: 5 }, /invpcid.*5/],
+      [{ ipi: { shorthand: 1 } }, /ipi\.shorthand.*1/],
+      [{ ipi: { delivery: 16 } }, /ipi\.delivery.*16/],
+      [{ mmu: null }, /mmu.*null/],
+      [{ dataAccessLevel: 1 }, /dataAccessLevel.*1/],
+    ];
+    for (const [o, msg] of type) {
+      const e = caught(bad(o));
+      expect(e, JSON.stringify(o)).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(msg);
+    }
+    expect(caught(() => resolveProfile('golden-cove'))).toBeInstanceOf(RangeError);
+    expect(caught(() => resolveProfile(42 as unknown as string))).toBeInstanceOf(TypeError);
+    expect(caught(() => resolveProfile('skylake-sp', 'x' as unknown as ProfileOverrides))).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('figures follow their cited sources', () => {
+  const nsAt = (ns: number, p: CostProfile) => Math.round(ns * p.ghz);
+
+  it('Skylake-SP STLB: 1536 entries, 12-way (AnandTech Skylake-X review, WikiChip)', () => {
+    expect(skylakeSp.tlb.stlb).toEqual([1536, 12]);
+  });
+
+  it('A/D assist: TMA Avg_Assist_Cost in issue slots over the pipeline width', () => {
+    expect(sapphireRapids.mmu.adUpdate).toBe(Math.round((99 * 3 + 63 + 30) / 5 / 6));
+    expect(skylakeSp.mmu.adUpdate).toBe(Math.ceil(34 / 4));
+  });
+
+  it('INVLPG ~200 and INVPCID type 0 ~350 (Dave Hansen, 5 Dec 2017: INVLPG+INVPCID ~550)', () => {
+    for (const p of BUILT_INS) {
+      expect(p.invlpg).toBe(200);
+      expect(p.invpcid[0] + p.invlpg).toBe(550);
+    }
+  });
+
+  it('CR3 and CR4 writes from Dave Hansen, 9 Jun 2015 (Haswell Xeon: 124, global flush 960)', () => {
+    for (const p of BUILT_INS) {
+      expect(p.movCr3.flush).toBe(124);
+      expect(2 * p.movCr4).toBe(960);
+    }
+  });
+
+  it('Skylake-SP DRAM 90 ns (AnandTech: 89-91 ns)', () => {
+    expect(skylakeSp.memory.dram).toBe(nsAt(90, skylakeSp));
+  });
+
+  it('IPI send and receive from Skyloft (437 and 1582 cycles at 2.0 GHz), the ICR WRMSR as the send', () => {
+    for (const p of BUILT_INS) {
+      expect(p.ipi.send).toBe(nsAt(437 / 2, p));
+      expect(p.ipi.handle).toBe(nsAt(1582 / 2, p));
+      expect(p.wrmsr.byMsr[0x830]).toBe(p.ipi.send);
+    }
   });
 });

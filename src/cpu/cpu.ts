@@ -87,8 +87,11 @@ export interface CpuStats extends MmuStats {
   invpcid: number;
   /** Architectural exceptions raised (any vector). */
   faults: number;
+  /** IPIs sent, one per target. */
   ipisSent: number;
   ipisReceived: number;
+  /** Writes to the x2APIC ICR that sent them (fewer than `ipisSent` with the shorthand or cluster mode). */
+  icrWrites: number;
 }
 
 function newCpuStats(): CpuStats {
@@ -109,6 +112,7 @@ function newCpuStats(): CpuStats {
     faults: 0,
     ipisSent: 0,
     ipisReceived: 0,
+    icrWrites: 0,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * A machine: 1 to 256 logical processors sharing one physical memory, each with its own registers, TLBs and
- * cycle clock, and an IPI primitive that charges the sender and the targets as the cost profile says.
+ * cycle clock, and an IPI primitive that sends as Linux does (x2APIC cluster or physical destination mode, the
+ * all-but-self shorthand) and charges the sender and every target as the cost profile says.
  */
 
 import { PhysicalMemory } from '../mmu/physical-memory.js';
@@ -34,11 +35,18 @@ export interface IpiOptions {
 }
 
 export interface IpiResult {
-  /** Cycles the sender spent. */
+  /** Cycles the sender spent: its ICR writes and, with `wait`, its wait for every target (its latency). */
   senderCycles: number;
-  /** Cycles each target spent, in target order. */
+  /** Cycles each target spent (interrupt overhead plus the handler's work), in target order. */
   targetCycles: number[];
+  /** Cycles spent on all CPUs together: `senderCycles` plus every target's (what a shootdown costs the system). */
+  systemCycles: number;
+  /** ICR writes the sender made: 1 with the all-but-self shorthand, else one per x2APIC cluster or per target. */
+  icrWrites: number;
 }
+
+/** CPUs per x2APIC logical cluster: the logical ID holds 16 one-hot bits below the cluster ID (SDM Vol. 3A 11.12.10.2). */
+const X2APIC_CLUSTER_SIZE = 16;
 
 const KNOWN_OPTIONS = new Set(['cpus', 'memory', 'maxPhysAddr', 'profile', 'profileOverrides', 'features']);
 
@@ -66,9 +74,14 @@ export class Machine {
   }
 
   /**
-   * Send an IPI from `from` to `targets` (CPU indices or Cpus; the sender itself is skipped if listed).
-   * Charges, from the profile: the sender `ipi.send` per target; each target `ipi.handle` plus its handler's
-   * own cycles; with `wait`, the sender also `ipi.deliver` + the slowest target's handling + `ipi.ack`.
+   * Send an IPI from `from` to `targets` (CPU indices or Cpus; the sender itself and repeats are skipped), as
+   * Linux's smp_call_function_many() does, and run `handler` on each target. Charges, from `profile.ipi`:
+   * - the sender `send` per ICR write: one with the all-but-self shorthand when the targets are every other CPU
+   *   (`shorthand`), else one per x2APIC cluster of 16 holding a target (`x2apic-cluster`; the model gives CPU i
+   *   x2APIC ID i) or one per target (`x2apic-physical`);
+   * - each target `handle` (the interrupt's overhead) plus the cycles its handler spends;
+   * - with `wait`, the sender also waits: `deliver` + the slowest target's handler work + `ack`, plus
+   *   `perTarget` for each target beyond the first (Linux queues to and then waits on each target in turn).
    */
   sendIpi(from: Cpu | number, targets: ReadonlyArray<Cpu | number>, opts: IpiOptions = {}): IpiResult {
     const sender = this.cpuOf(from);
@@ -78,11 +91,15 @@ export class Machine {
       if (c !== sender && !list.includes(c)) list.push(c);
     }
     const p = this.profile.ipi;
+    const n = list.length;
     const start = sender.stats.cycles;
-    sender.stats.cycles += p.send * list.length;
-    sender.stats.ipisSent += list.length;
+    const icrWrites = this.icrWrites(list);
+    sender.stats.cycles += p.send * icrWrites;
+    sender.stats.icrWrites += icrWrites;
+    sender.stats.ipisSent += n;
     const targetCycles: number[] = [];
-    let slowest = 0;
+    let slowestWork = 0;
+    let targetsTotal = 0;
     for (const c of list) {
       const t0 = c.stats.cycles;
       c.stats.cycles += p.handle;
@@ -90,10 +107,25 @@ export class Machine {
       opts.handler?.(c);
       const spent = c.stats.cycles - t0;
       targetCycles.push(spent);
-      if (spent > slowest) slowest = spent;
+      targetsTotal += spent;
+      if (spent - p.handle > slowestWork) slowestWork = spent - p.handle;
     }
-    if ((opts.wait ?? true) && list.length > 0) sender.stats.cycles += p.deliver + slowest + p.ack;
-    return { senderCycles: sender.stats.cycles - start, targetCycles };
+    if ((opts.wait ?? true) && n > 0) sender.stats.cycles += p.deliver + slowestWork + p.ack + (n - 1) * p.perTarget;
+    const senderCycles = sender.stats.cycles - start;
+    return { senderCycles, targetCycles, systemCycles: senderCycles + targetsTotal, icrWrites };
+  }
+
+  /** ICR writes Linux makes to reach `list` (the sender excluded; SDM Vol. 3A 11.12.9, 11.12.10). */
+  private icrWrites(list: readonly Cpu[]): number {
+    const p = this.profile.ipi;
+    if (list.length === 0) return 0;
+    if (p.shorthand && list.length === this.cpus.length - 1) return 1; // every other CPU: "all excluding self"
+    if (p.delivery === 'x2apic-physical') return list.length;
+    let clusters = 0; // up to 256 CPUs: 16 clusters, one bit each
+    for (const c of list) clusters |= 1 << Math.floor(c.index / X2APIC_CLUSTER_SIZE);
+    let count = 0;
+    for (; clusters !== 0; clusters &= clusters - 1) count++;
+    return count;
   }
 
   private cpuOf(c: Cpu | number): Cpu {

@@ -6,6 +6,9 @@
 
 import type { MmuTiming, TlbGeometry } from '../mmu/mmu.js';
 
+/** How IPIs to a set of CPUs are addressed (CostProfile.ipi.delivery). */
+export type IpiDelivery = 'x2apic-cluster' | 'x2apic-physical';
+
 export interface CostProfile {
   /** Profile name, e.g. 'sapphire-rapids'. */
   name: string;
@@ -51,15 +54,27 @@ export interface CostProfile {
   /** MOV to CR0 and CR4. */
   movCr0: number;
   movCr4: number;
-  /** Inter-processor interrupts. */
+  /** Inter-processor interrupts, as Linux sends them (see Machine.sendIpi for how the figures add up). */
   ipi: {
-    /** Sender: writing the ICR, per IPI (a multicast pays once per target group; see Machine.sendIpi). */
+    /**
+     * x2APIC destination mode for a mask of CPUs: 'x2apic-cluster' sends one ICR write per cluster of 16
+     * x2APIC IDs that holds a target, 'x2apic-physical' one per target (SDM Vol. 3A 11.12.10).
+     */
+    delivery: IpiDelivery;
+    /** Send to "all excluding self" with one ICR write when the targets are every other CPU (Linux's IPI shorthand). */
+    shorthand: boolean;
+    /** Sender: one ICR write (Linux: the fence and the WRMSR to the x2APIC ICR). */
     send: number;
-    /** Delivery latency until the target starts its handler. */
+    /**
+     * Sender: each target beyond the first (queueing the request on its call-function list, then waiting on
+     * its completion flag: both serial per target).
+     */
+    perTarget: number;
+    /** From the ICR write until a target runs the requested function (APIC message, interrupt entry, dispatch). */
     deliver: number;
-    /** Target: interrupt entry + handler body + EOI + IRET, excluding the handler's own work. */
+    /** Target: all it loses to the interrupt (entry, dispatch, EOI, exit), excluding the requested function's work. */
     handle: number;
-    /** Sender: waiting for the acknowledgment, beyond `deliver` + `handle` of the slowest target. */
+    /** Sender: from the slowest target finishing its work until the sender sees it done. */
     ack: number;
   };
   /** Exception/interrupt delivery through the IDT and IRETQ. */

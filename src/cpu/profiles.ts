@@ -18,18 +18,49 @@
  *   /work/shared/REFERENCES.md.
  * - [TMA SPR] / [TMA SKX]: Intel's Top-down Microarchitecture Analysis model constants, pmu-tools
  *   spr_server_ratios.py (TMA 4.7) and skx_server_ratios.py (TMA 4.8): Mem_STLB_Hit_Cost (cycles),
- *   Mem_XSNP_None_Cost (L3 hit, ns), Mem_Local_DRAM_Cost (ns), Avg_Assist_Cost (cycles).
+ *   Mem_XSNP_None_Cost (L3 hit, ns), Mem_Local_DRAM_Cost (ns), Avg_Assist_Cost. Avg_Assist_Cost is in issue slots,
+ *   not cycles: the Assists node (domain "Slots_Estimated") computes Avg_Assist_Cost * ASSISTS.ANY / SLOTS. The
+ *   models' Pipeline_Width (slots per cycle) is 6 for Sapphire Rapids and 4 for Skylake.
  * - [C&C SPR]: Chips and Cheese, "Sapphire Rapids: Golden Cove Hits Servers" (2023): Xeon Platinum 8480,
  *   boosting to 3.8 GHz. Its L1/L2 load-to-use figures (5 and 16 cycles) as carried into the SST Sapphire
  *   Rapids model config that cites it (sst-elements spatter config, "l1_ltu_latency = 5", "l2_ltu_latency = 16").
  * - [AT Rome]: AnandTech, "AMD Rome 2nd gen EPYC" review (2019), latency table: Xeon Platinum 8280 (Cascade
  *   Lake, the Skylake-SP core) at 2.7 GHz: L1 4, L2 14 cycles.
- * - [AT SKL-SP]: AnandTech, "Intel Skylake-EP vs AMD EPYC 7000" (2017), LMBench: Skylake-SP L3 54-56 cycles,
- *   DRAM 89-91 ns (cross-check only).
- * - [Molnar 2015]: Ingo Molnar, boot-time INVLPG / CR3-reload cost measurement, LKML, June 2015 (CPU not named):
- *   INVLPG about 260 cycles, CR3 reload about 96 cycles direct cost (via /work/shared/REFERENCES.md).
- * - [Amit 2019]: Nadav Amit, "[PATCH v3 0/9] x86: Concurrent TLB flushes", LKML, July 2019: "each INVLPG can
- *   take 100s of cycles" (cross-check only).
+ * - [AT SKL-SP]: AnandTech, "Sizing Up Servers: Intel's Skylake-SP Xeon versus AMD's EPYC 7000" (11 Jul 2017), "Memory
+ *   Subsystem: Latency" (LMBench random load latency): Skylake-SP with DDR4-2666, L3 54-56 cycles, memory 89-91 ns.
+ * - [AT SKL-X]: AnandTech, "The Intel Skylake-X Review: Core i9 7900X, i7 7820X and i7 7800X Tested" (2017), table
+ *   "Comparison: Skylake-S and Skylake-SP Caches": the L2 TLB of both is "1536-entry 12-way".
+ * - [WikiChip SKL]: WikiChip, "Skylake (client) - Microarchitectures - Intel", key changes from Broadwell: "STLB: 4KB+2M
+ *   page translations was changed from 6-way to 12-way associative". (John McCalpin's Intel community thread 1371605,
+ *   which quotes the Optimization Manual's table, could not be found with the tools available; not cited.)
+ * - [Molnar 2015]: Ingo Molnar, "Re: [PATCH 0/3] TLB flush multiple pages per IPI v5", LKML/linux-mm. 8 Jun 2015
+ *   (message 20150608195237.GA15429@gmail.com, CPU not named): __flush_tlb() (CR3 reload) 96 cycles,
+ *   __flush_tlb_one() (INVLPG) 260. 25 Jun 2015 (20150625114819.GA20478@gmail.com, "newer 64-bit CPU (Intel)",
+ *   cache-hot / cold): __flush_tlb() 152 / 168, __flush_tlb_global() (CR4.PGE off and on) 936 / 1312, INVLPG of a
+ *   4K page 280 hot.
+ * - [Hansen 2015]: Dave Hansen, same thread, 9 Jun 2015 (55775749.3090004@intel.com), Haswell Xeon: __flush_tlb()
+ *   124 cycles, __flush_tlb_global() 960, __flush_tlb_single() (INVLPG) 216.
+ * - [Hansen 2017]: Dave Hansen, "x86 TLB flushing: INVPCID vs. deferred CR3 write", LKML/linux-mm, 5 Dec 2017
+ *   (3062e486-3539-8a1f-5724-16199420be71@intel.com), 4-core Skylake desktop: "INVLPG is ~200 cycles and
+ *   INVLPG+INVPCID is ~550"; Ingo Molnar's reply (6 Dec 2017) calls it "the +330 cycles cost of INVPCID".
+ * - [Amit 2019]: Nadav Amit, "[RFC PATCH 0/6] x86/mm: Flush remote and local TLBs concurrently", LKML, 25 May 2019
+ *   (20190525082203.6531-1-namit@vmware.com; read as quoted in Peter Zijlstra's reply of 27 May 2019): on a
+ *   bare-metal Haswell, MADV_DONTNEED then touch of one page, before the series: 661 ns with 1 thread (local flush
+ *   only), 1436 ns with 2 (1 remote CPU), 1571 ns with 4 (3 remote). So the first remote CPU adds 775 ns and each
+ *   further one (1571 - 1436) / 2 = 67.5 ns. Also: "each INVLPG can take 100s of cycles".
+ * - [Skyloft]: Skyloft (SOSP 2024), artifact github.com/yhtzd/skyloft-sosp24-ae README section 4.6 and the kernel
+ *   module it runs (github.com/yhtzd/skyloft kmod/main.c, skyloft_ipi_bench): on a Xeon Gold 5418Y (Sapphire
+ *   Rapids, 2.0 GHz; rdtsc cycles), apic->send_IPI() called 10^7 times back to back costs 437 cycles each; the
+ *   receiver lost 4370647834 cycles to 2761085 received IPIs, 1582 cycles each.
+ * - [Linux APIC]: Linux arch/x86/kernel/apic: x2apic_phys_probe() picks physical mode only with the x2apic_phys boot
+ *   option or the ACPI FADT "APIC physical" flag, else x2apic_cluster_probe() takes cluster mode; the cluster
+ *   driver's __x2apic_send_IPI_mask() sends "a single IPI per cluster"; ipi.c native_send_call_func_ipi() uses the
+ *   all-but-self shorthand (one ICR write, x2apic_send_IPI_allbutself) when the mask is every online CPU but the
+ *   sender and apic_use_ipi_shorthand is on (apic_smt_update(): on unless no_ipi_broadcast=1 or not every present
+ *   CPU has booted).
+ * - [Weiny PKS]: Ira Weiny's PKS core series (LKML, 2020-2022), the changelogs of the patch adding the PKS MSR write
+ *   support (write_pkrs) and of the one saving PKRS across context switches: "the underlying WRMSR(MSR_IA32_PKRS) is
+ *   not serializing but still maintains ordering properties similar to WRPKRU".
  * - [Lutomirski 2016]: Linux commit d8bced79af1d "x86/mm: If INVPCID is available, use it to flush global
  *   mappings" (2016): on a Skylake laptop INVPCID type 2 takes about 376 ns; saving flags, toggling CR4.PGE
  *   twice and restoring flags about 539 ns.
@@ -40,8 +71,7 @@
  * - [Uros #348]: github.com/AlessandroSangiuliano/Uros issue #348: WRMSR(IA32_SYSENTER_ESP), a serializing
  *   WRMSR, about 144 cycles on bare metal (an HP Core i7; rdtsc-bracketed, 323,580 samples).
  * - [SDM]: Intel SDM Vol. 2B WRMSR and Vol. 3A 11.12 (x2APIC): WRMSR serializes except for IA32_TSC_DEADLINE
- *   and the x2APIC MSRs; the PKS documentation says WRMSR to IA32_PKRS is not serializing and is ordered like
- *   WRPKRU.
+ *   and the x2APIC MSRs. (That WRMSR to IA32_PKRS is not serializing comes from [Weiny PKS], not the SDM.)
  * - [uops.info]: uops.info measurements for the named instruction on the named microarchitecture.
  * - [Agner]: Agner Fog, "Instruction tables" (Skylake chapter).
  *
@@ -50,20 +80,64 @@
  */
 
 import type { CacheShape, MmuTiming, TlbGeometry } from '../mmu/mmu.js';
-import type { CostProfile } from './profile.js';
+import type { CostProfile, IpiDelivery } from './profile.js';
 
 /** Nanoseconds to cycles at a clock in GHz. */
 const ns = (nanoseconds: number, ghz: number): number => Math.round(nanoseconds * ghz);
 
 // ---- shared estimates ------------------------------------------------------------------------------------------
 
-/** estimated: IA32_PKRS write. Intel: not serializing, ordered like WRPKRU, so near WRPKRU (~20) plus a few cycles for WRMSR's microcoded dispatch on ECX. Never measured; sweep it. */
+/**
+ * estimated: IA32_PKRS write. [Weiny PKS]: not serializing, ordering like WRPKRU; so near WRPKRU (~20, [WRPKRU
+ * papers]) plus a few cycles for WRMSR's microcoded dispatch on ECX. Never measured; the report sweeps it.
+ */
 const PKRS_WRMSR_ESTIMATE = 25;
+
+// IPI figures in nanoseconds, shared by both profiles and turned into cycles at each profile's clock. Treating
+// them as wall-clock times is an assumption: APIC messages and the mesh run on the uncore clock, interrupt entry and
+// exit on the core's, and neither source measured at the profiles' clocks.
+
+/** [Skyloft]: one apic->send_IPI() (fence + WRMSR to the x2APIC ICR), 437 rdtsc cycles at the 5418Y's 2.0 GHz TSC. */
+const IPI_SEND_NS = 437 / 2.0;
+/** [Skyloft]: time a Sapphire Rapids core lost per received IPI with an empty handler, 1582 rdtsc cycles at 2.0 GHz. */
+const IPI_HANDLE_NS = 1582 / 2.0;
+/** [Amit 2019]: the initiator's wait for one remote CPU's flush (1436 - 661 ns, Haswell). */
+const IPI_FIRST_REMOTE_NS = 1436 - 661;
+/** [Amit 2019]: each further remote CPU ((1571 - 1436) / 2 ns, Haswell). */
+const IPI_EACH_FURTHER_NS = (1571 - 1436) / 2;
+/**
+ * estimated: the completion flag's trip back to the sender after the slowest target's work, taken as one
+ * cross-core cache-line transfer, the same as a further target's share ([Amit 2019]: 67.5 ns).
+ */
+const IPI_ACK_NS = IPI_EACH_FURTHER_NS;
+
+/**
+ * The IPI block of a profile at `ghz`, fitted to [Amit 2019]: one remote target's wait = send + deliver + its flush
+ * (one INVLPG, `invlpg` cycles) + ack = 775 ns, so `deliver` is the remainder (about 440 ns: APIC message,
+ * interrupt entry and dispatch). Each further target adds `perTarget` = 67.5 ns: the fit reproduces the published
+ * points (1 and 3 remote CPUs) and is extrapolated linearly beyond 3, where no public figure exists; the line
+ * holds while the targets share one ICR write (the sender's send cost grows with the ICR writes).
+ */
+function ipiFit(ghz: number, invlpg: number): CostProfile['ipi'] {
+  const send = ns(IPI_SEND_NS, ghz);
+  const ack = ns(IPI_ACK_NS, ghz);
+  return {
+    delivery: 'x2apic-cluster', // [Linux APIC]: Linux's default with x2APIC (physical only by boot option or firmware flag)
+    shorthand: true, // [Linux APIC]: on once every present CPU has booted, which the model's CPUs all have
+    send,
+    perTarget: ns(IPI_EACH_FURTHER_NS, ghz),
+    deliver: ns(IPI_FIRST_REMOTE_NS, ghz) - send - invlpg - ack,
+    handle: ns(IPI_HANDLE_NS, ghz),
+    ack,
+  };
+}
 
 // ---- Sapphire Rapids (Golden Cove server core) -----------------------------------------------------------------
 
 /** [C&C SPR]: the Xeon Platinum 8480 ran at 3.8 GHz boost in Chips and Cheese's measurements. */
 const SPR_GHZ = 3.8;
+/** [Hansen 2017]: INVLPG ~200 cycles on a Skylake desktop; no Golden Cove figure published, assumed unchanged. */
+const SPR_INVLPG = 200;
 
 export const sapphireRapids: CostProfile = {
   name: 'sapphire-rapids',
@@ -97,7 +171,7 @@ export const sapphireRapids: CostProfile = {
       pde: 16, // estimated: charged as an L2 hit (16, [C&C SPR])
       pte: 16, // estimated: charged as an L2 hit (16, [C&C SPR]); a PTE line covers only 32 KiB
     },
-    adUpdate: 78, // estimated: an A/D update treated as one microcode assist; [TMA SPR] Avg_Assist_Cost = (99*3 + 63 + 30) / 5 = 78 cycles
+    adUpdate: 13, // estimated: an A/D update treated as one microcode assist; [TMA SPR] Avg_Assist_Cost = (99*3 + 63 + 30) / 5 = 78 issue slots, / 6 slots per cycle (Pipeline_Width) = 13 cycles
   },
   memory: {
     l1d: 5, // [C&C SPR] / [Intel ORM]: Golden Cove L1D load-to-use 5 cycles
@@ -120,12 +194,12 @@ export const sapphireRapids: CostProfile = {
   wrmsr: {
     default: 144, // [Uros #348]: serializing WRMSR (IA32_SYSENTER_ESP) about 144 cycles on a Core i7; whole cost, serialization included; no Golden Cove figure published
     byMsr: {
-      0x6e1: PKRS_WRMSR_ESTIMATE, // IA32_PKRS. estimated: [SDM]/PKS docs: not serializing, ordered like WRPKRU (~20, [WRPKRU papers]); never measured
+      0x6e1: PKRS_WRMSR_ESTIMATE, // IA32_PKRS. estimated: [Weiny PKS]: not serializing, ordered like WRPKRU (~20, [WRPKRU papers]); never measured
       0xc0000080: 144, // IA32_EFER: serializing ([SDM]); same as default ([Uros #348])
       0xc0000100: 144, // IA32_FS_BASE: serializing ([SDM]); same as default ([Uros #348])
       0xc0000101: 144, // IA32_GS_BASE: serializing ([SDM]); same as default ([Uros #348])
       0xc0000102: 144, // IA32_KERNEL_GS_BASE: serializing ([SDM]); same as default ([Uros #348])
-      0x830: ns(50, SPR_GHZ), // x2APIC ICR. estimated: not serializing ([SDM] x2APIC); 50 ns, as `ipi.send`
+      0x830: ns(IPI_SEND_NS, SPR_GHZ), // x2APIC ICR: not serializing ([SDM] x2APIC); [Skyloft] 437 cycles at 2.0 GHz per send (fence + this WRMSR) = 218.5 ns, as `ipi.send`
     },
   },
   rdmsr: {
@@ -136,25 +210,22 @@ export const sapphireRapids: CostProfile = {
   },
   wrpkru: 20, // [WRPKRU papers]: about 20 cycles (11-260 in ERIM); no Golden Cove measurement found, assumed unchanged
   rdpkru: 1, // estimated: RDPKRU only reads a register, with no ordering constraint; about one cycle
-  invlpg: 260, // [Molnar 2015]: about 260 cycles (CPU not named); [Amit 2019]: "100s of cycles"; assumed unchanged on Golden Cove
+  invlpg: SPR_INVLPG, // [Hansen 2017]: ~200 cycles on Skylake (range 200-280 across [Hansen 2015], [Molnar 2015]); assumed unchanged on Golden Cove
   invpcid: [
-    260, // type 0 (individual address). estimated: same work as INVLPG ([Molnar 2015])
+    350, // type 0 (individual address). [Hansen 2017]: INVLPG+INVPCID ~550 vs INVLPG ~200 on Skylake, so ~350 ([Molnar]'s reply: +330); assumed unchanged on Golden Cove
     1130, // type 1 (single context). estimated: same as type 2 ([Lutomirski 2016]); walks every TLB set like a full flush
     1130, // type 2 (all, globals included). [Lutomirski 2016]: ~376 ns on a Skylake laptop, x an assumed 3 GHz = 1128
     1130, // type 3 (all but globals). estimated: same as type 2 ([Lutomirski 2016])
   ],
   movCr3: {
-    flush: 96, // [Molnar 2015]: CR3 reload about 96 cycles direct cost (refills charged separately)
-    noFlush: 96, // estimated: the write serializes either way and the flush itself is a flash-invalidate; same as `flush` ([Molnar 2015])
+    flush: 124, // [Hansen 2015]: 124 cycles on a Haswell Xeon (measured range 96-168: [Molnar 2015] 96, 152 hot / 168 cold); the one server-core figure, from the same run as `movCr4`; refills charged separately
+    noFlush: 124, // estimated: the write serializes either way and the flush itself is a flash-invalidate; same as `flush`
   },
-  movCr0: 100, // estimated: a serializing control-register write that flushes nothing, like the CR3 reload ([Molnar 2015])
-  movCr4: 800, // [Lutomirski 2016]: two CR4.PGE writes plus pushf/popf ~539 ns on a Skylake laptop; ~270 ns each x an assumed 3 GHz (includes the global flush)
-  ipi: {
-    send: ns(50, SPR_GHZ), // estimated: one x2APIC ICR write (non-serializing WRMSR, [SDM]) plus building the request; 50 ns
-    deliver: ns(500, SPR_GHZ), // estimated: APIC message across the mesh until the target's handler starts; 500 ns (no primary figure found; REFERENCES.md quotes 1-3 us round trips)
-    handle: 2 * 240 + ns(150, SPR_GHZ), // estimated: interrupt entry + IRET (240 each, see `interrupt`) + EOI and smp-call-function dispatch (150 ns)
-    ack: ns(250, SPR_GHZ), // estimated: the completion cache line travelling back to the spinning sender, ~2-3 core-to-core transfers; 250 ns
-  },
+  movCr0: 124, // estimated: a serializing control-register write that flushes nothing, charged like the CR3 write ([Hansen 2015])
+  movCr4: 480, // [Hansen 2015]: a global flush (CR4.PGE off, then on) 960 cycles on a Haswell Xeon, so 480 per write ([Molnar 2015]: 936 hot / 1312 cold per pair); includes the flush
+  // [Skyloft] send 218.5 ns and handle 791 ns (measured on Sapphire Rapids); deliver, perTarget and ack fitted to
+  // [Amit 2019]'s Haswell figures (see ipiFit; estimated: that they carry over to Sapphire Rapids in ns).
+  ipi: ipiFit(SPR_GHZ, SPR_INVLPG),
   interrupt: {
     entry: 240, // estimated: IDT delivery assumed as costly as IRET ([Lutomirski 2014]: ~80 ns x an assumed 3 GHz)
     exit: 240, // [Lutomirski 2014]: IRET costs ~80 ns more than SYSRET; x an assumed 3 GHz = 240
@@ -165,6 +236,8 @@ export const sapphireRapids: CostProfile = {
 
 /** [AT Rome]: the Xeon Platinum 8280 (Skylake-SP core) was measured at 2.7 GHz. */
 const SKX_GHZ = 2.7;
+/** [Hansen 2017]: INVLPG ~200 cycles on a Skylake desktop (same core); [Hansen 2015] 216 on Haswell Xeon, [Molnar 2015] 260-280. */
+const SKX_INVLPG = 200;
 
 export const skylakeSp: CostProfile = {
   name: 'skylake-sp',
@@ -179,7 +252,7 @@ export const skylakeSp: CostProfile = {
     l1i4k: [128, 8], // [Intel ORM] 128 entries, 8-way ([Bochs SKX CPUID] descriptor B5H reports 64 entries, 8-way: per thread?)
     l1i2m: [8, 8], // [Bochs SKX CPUID] descriptor 76H: 2M/4M, fully associative, 8 entries; [Intel ORM] 8 per thread
     l1i1g: [0, 1], // [Intel ORM] / [Bochs SKX CPUID]: no instruction TLB entries for 1G pages
-    stlb: [1536, 6], // [Bochs SKX CPUID] descriptor C3H: 4K/2M shared, 6-way, 1536 entries; [Intel ORM] 1536 entries
+    stlb: [1536, 12], // [AT SKL-X] "1536-entry 12-way" (Skylake-S and -SP); [WikiChip SKL] 4K+2M STLB 12-way (was 6-way on Broadwell). [Bochs SKX CPUID] descriptor C3H says 6-way, which this does not follow
     stlb1g: [16, 4], // [Bochs SKX CPUID] descriptor C3H: 1G pages, 4-way, 16 entries; [Intel ORM] 16 entries
     pscPml5: [0, 1], // Skylake-SP has no 5-level paging (LA57 arrived with Ice Lake), so no PML5 cache
     pscPml4: [4, 4], // estimated: Intel publishes no paging-structure-cache sizes; same guess as Sapphire Rapids
@@ -198,13 +271,13 @@ export const skylakeSp: CostProfile = {
       pde: 14, // estimated: charged as an L2 hit (14, [AT Rome])
       pte: 14, // estimated: charged as an L2 hit (14, [AT Rome])
     },
-    adUpdate: 34, // estimated: an A/D update treated as one microcode assist; [TMA SKX] Avg_Assist_Cost = 34 cycles
+    adUpdate: 9, // estimated: an A/D update treated as one microcode assist; [TMA SKX] Avg_Assist_Cost = 34 issue slots, / 4 slots per cycle (Pipeline_Width) = 8.5, rounded up
   },
   memory: {
     l1d: 4, // [AT Rome]: Xeon 8280 L1D 4 cycles; [Intel ORM] 4-5
     l2: 14, // [AT Rome]: Xeon 8280 1 MiB L2 14 cycles
     llc: ns(20.5, SKX_GHZ), // [TMA SKX] Mem_XSNP_None_Cost = 20.5 ns x 2.7 GHz = 55 ([AT SKL-SP]: 54-56 cycles)
-    dram: ns(80, SKX_GHZ), // [TMA SKX] Mem_Local_DRAM_Cost = 80 ns x 2.7 GHz = 216 ([AT SKL-SP]: 89-91 ns)
+    dram: ns(90, SKX_GHZ), // [AT SKL-SP]: 89-91 ns measured (LMBench, DDR4-2666); 90 ns x 2.7 GHz = 243. ([TMA SKX] Mem_Local_DRAM_Cost is 80 ns)
   },
   dataAccessLevel: 'l1d', // estimated: model choice, as for Sapphire Rapids
   insn: {
@@ -226,7 +299,7 @@ export const skylakeSp: CostProfile = {
       0xc0000100: 144, // IA32_FS_BASE: serializing ([SDM]); same as default ([Uros #348])
       0xc0000101: 144, // IA32_GS_BASE: serializing ([SDM]); same as default ([Uros #348])
       0xc0000102: 144, // IA32_KERNEL_GS_BASE: serializing ([SDM]); same as default ([Uros #348])
-      0x830: ns(50, SKX_GHZ), // x2APIC ICR. estimated: not serializing ([SDM] x2APIC); 50 ns, as `ipi.send`
+      0x830: ns(IPI_SEND_NS, SKX_GHZ), // x2APIC ICR. estimated: not serializing ([SDM] x2APIC); the Sapphire Rapids send time ([Skyloft], 218.5 ns), as `ipi.send`
     },
   },
   rdmsr: {
@@ -237,25 +310,22 @@ export const skylakeSp: CostProfile = {
   },
   wrpkru: 20, // [WRPKRU papers]: about 20 cycles on pre-Golden Cove Xeons (11-260 in ERIM)
   rdpkru: 1, // estimated: RDPKRU only reads a register, with no ordering constraint; about one cycle
-  invlpg: 260, // [Molnar 2015]: about 260 cycles (CPU not named); [Amit 2019]: "100s of cycles"
+  invlpg: SKX_INVLPG, // [Hansen 2017]: ~200 cycles on a Skylake desktop (range 200-280 across [Hansen 2015], [Molnar 2015])
   invpcid: [
-    260, // type 0 (individual address). estimated: same work as INVLPG ([Molnar 2015])
+    350, // type 0 (individual address). [Hansen 2017]: INVLPG+INVPCID ~550 vs INVLPG ~200 on Skylake, so ~350 (Molnar's reply: +330)
     1130, // type 1 (single context). estimated: same as type 2 ([Lutomirski 2016])
     1130, // type 2 (all, globals included). [Lutomirski 2016]: ~376 ns on a Skylake laptop, x an assumed 3 GHz = 1128
     1130, // type 3 (all but globals). estimated: same as type 2 ([Lutomirski 2016])
   ],
   movCr3: {
-    flush: 96, // [Molnar 2015]: CR3 reload about 96 cycles direct cost (refills charged separately)
-    noFlush: 96, // estimated: the write serializes either way and the flush itself is a flash-invalidate; same as `flush` ([Molnar 2015])
+    flush: 124, // [Hansen 2015]: 124 cycles on a Haswell Xeon (measured range 96-168: [Molnar 2015] 96, 152 hot / 168 cold); the one server-core figure, from the same run as `movCr4`; refills charged separately
+    noFlush: 124, // estimated: the write serializes either way and the flush itself is a flash-invalidate; same as `flush`
   },
-  movCr0: 100, // estimated: a serializing control-register write that flushes nothing, like the CR3 reload ([Molnar 2015])
-  movCr4: 800, // [Lutomirski 2016]: two CR4.PGE writes plus pushf/popf ~539 ns on a Skylake laptop; ~270 ns each x an assumed 3 GHz (includes the global flush)
-  ipi: {
-    send: ns(50, SKX_GHZ), // estimated: one x2APIC ICR write (non-serializing WRMSR, [SDM]) plus building the request; 50 ns
-    deliver: ns(500, SKX_GHZ), // estimated: APIC message across the mesh until the target's handler starts; 500 ns (no primary figure found)
-    handle: 2 * 240 + ns(150, SKX_GHZ), // estimated: interrupt entry + IRET (240 each, see `interrupt`) + EOI and smp-call-function dispatch (150 ns)
-    ack: ns(250, SKX_GHZ), // estimated: the completion cache line travelling back to the spinning sender; 250 ns
-  },
+  movCr0: 124, // estimated: a serializing control-register write that flushes nothing, charged like the CR3 write ([Hansen 2015])
+  movCr4: 480, // [Hansen 2015]: a global flush (CR4.PGE off, then on) 960 cycles on a Haswell Xeon, so 480 per write ([Molnar 2015]: 936 hot / 1312 cold per pair); includes the flush
+  // estimated: no Skylake-SP IPI figure is published. The Sapphire Rapids send/handle times ([Skyloft]) and the
+  // Haswell fit ([Amit 2019], see ipiFit) in ns at 2.7 GHz; Haswell is the nearer core of the two.
+  ipi: ipiFit(SKX_GHZ, SKX_INVLPG),
   interrupt: {
     entry: 240, // estimated: IDT delivery assumed as costly as IRET ([Lutomirski 2014]: ~80 ns x an assumed 3 GHz)
     exit: 240, // [Lutomirski 2014]: IRET costs ~80 ns more than SYSRET; x an assumed 3 GHz = 240
@@ -288,7 +358,8 @@ const MMU_KEYS: readonly (keyof MmuTiming)[] = ['l1TlbHit', 'stlbHit', 'walkBase
 const WALK_REF_KEYS: readonly (keyof MmuTiming['walkRef'])[] = ['pml5e', 'pml4e', 'pdpte', 'pde', 'pte'];
 const MEMORY_KEYS = ['l1d', 'l2', 'llc', 'dram'] as const;
 const INSN_KEYS: readonly (keyof CostProfile['insn'])[] = ['alu', 'mul', 'div', 'branch', 'load', 'store', 'serialize', 'cpuid', 'rdtsc'];
-const IPI_KEYS: readonly (keyof CostProfile['ipi'])[] = ['send', 'deliver', 'handle', 'ack'];
+const IPI_COST_KEYS = ['send', 'perTarget', 'deliver', 'handle', 'ack'] as const satisfies readonly (keyof CostProfile['ipi'])[];
+const IPI_DELIVERY: readonly IpiDelivery[] = ['x2apic-cluster', 'x2apic-physical'];
 const INTERRUPT_KEYS: readonly (keyof CostProfile['interrupt'])[] = ['entry', 'exit'];
 const TOP_KEYS: readonly (keyof CostProfile)[] = [
   'name', 'description', 'ghz', 'tlb', 'mmu', 'memory', 'dataAccessLevel', 'insn', 'wrmsr', 'rdmsr', 'wrpkru', 'rdpkru', 'invlpg',
@@ -298,22 +369,23 @@ const TOP_KEYS: readonly (keyof CostProfile)[] = [
 /**
  * A profile by name (or a full profile), copied deeply, with `overrides` applied and the result validated.
  * The built-ins are never modified.
- * @throws Error for an unknown name, an override field a profile does not have, or an invalid figure (the
- *   message names the field path).
+ * @throws TypeError for a field of the wrong type (a cost that is not a number, a shape that is not an array...),
+ *   RangeError for a bad value (an unknown profile name or field, a negative or non-finite cost, a bad TLB shape);
+ *   the message names the field path and shows the value.
  */
 export function resolveProfile(p?: string | CostProfile, overrides?: ProfileOverrides): CostProfile {
   let base: CostProfile;
   if (p === undefined) base = sapphireRapids;
   else if (typeof p === 'string') {
     const found = Object.hasOwn(PROFILES, p) ? PROFILES[p] : undefined;
-    if (found === undefined) throw new Error(`unknown cost profile '${p}'; known profiles: ${Object.keys(PROFILES).join(', ')}`);
+    if (found === undefined) throw new RangeError(`unknown cost profile '${p}'; known profiles: ${Object.keys(PROFILES).join(', ')}`);
     base = found;
   } else if (isPlainObject(p)) base = p;
-  else throw new Error(`profile must be a profile name or a CostProfile object, got ${describe(p)}`);
+  else throw new TypeError(`profile must be a profile name or a CostProfile object, got ${describe(p)}`);
 
   const out = clone(base) as CostProfile;
   if (overrides !== undefined) {
-    if (!isPlainObject(overrides)) throw new Error(`profile overrides must be an object, got ${describe(overrides)}`);
+    if (!isPlainObject(overrides)) throw new TypeError(`profile overrides must be an object, got ${describe(overrides)}`);
     merge(out as unknown as Record<string, unknown>, overrides as Record<string, unknown>, '');
   }
   validateProfile(out);
@@ -343,22 +415,30 @@ function merge(target: Record<string, unknown>, over: Record<string, unknown>, p
       target[k] = clone(v);
       continue;
     }
-    if (!Object.hasOwn(target, k)) throw new Error(`unknown cost profile field '${here}' in overrides`);
+    if (!Object.hasOwn(target, k)) throw new RangeError(`unknown cost profile field '${here}' in overrides (value ${describe(v)})`);
     const cur = target[k];
     if (isPlainObject(cur) && isPlainObject(v)) merge(cur, v, here);
     else target[k] = clone(v);
   }
 }
 
-/** Validate a complete profile; throws an Error naming the first bad field. */
+/**
+ * Throws for a bad field: a TypeError when the value has the wrong type, a RangeError when it has the right type
+ * but a bad value. The message names the profile, the field path and the value.
+ */
+type Fail = (path: string, what: string, v: unknown, kind?: 'type' | 'range') => never;
+
+/** Validate a complete profile; throws (see Fail) naming the first bad field. */
 function validateProfile(p: CostProfile): void {
   const who = typeof p.name === 'string' ? `'${p.name}'` : '(unnamed)';
-  const fail = (path: string, what: string, v: unknown): never => {
-    throw new Error(`invalid cost profile ${who}: ${path} ${what}, got ${describe(v)}`);
+  const fail: Fail = (path, what, v, kind = 'range') => {
+    const msg = `invalid cost profile ${who}: ${path} ${what}, got ${describe(v)}`;
+    throw kind === 'type' ? new TypeError(msg) : new RangeError(msg);
   };
-  const obj = (path: string, v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : fail(path, 'must be an object', v));
+  const obj = (path: string, v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : fail(path, 'must be an object', v, 'type'));
   const cost = (path: string, v: unknown): void => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(path, 'must be a finite number >= 0', v);
+    if (typeof v !== 'number') fail(path, 'must be a number', v, 'type');
+    else if (!Number.isFinite(v) || v < 0) fail(path, 'must be a finite number >= 0', v);
   };
   const costs = (path: string, v: unknown, keys: readonly string[]): void => {
     const o = obj(path, v);
@@ -367,16 +447,19 @@ function validateProfile(p: CostProfile): void {
 
   const top = obj('profile', p);
   for (const k of Object.keys(top)) if (!(TOP_KEYS as readonly string[]).includes(k)) fail(k, 'is not a cost profile field', top[k]);
-  if (typeof p.name !== 'string' || p.name === '') fail('name', 'must be a non-empty string', p.name);
-  if (typeof p.description !== 'string') fail('description', 'must be a string', p.description);
-  if (typeof p.ghz !== 'number' || !Number.isFinite(p.ghz) || p.ghz <= 0) fail('ghz', 'must be a finite number > 0', p.ghz);
+  if (typeof p.name !== 'string') fail('name', 'must be a non-empty string', p.name, 'type');
+  if (p.name === '') fail('name', 'must be a non-empty string', p.name);
+  if (typeof p.description !== 'string') fail('description', 'must be a string', p.description, 'type');
+  if (typeof p.ghz !== 'number') fail('ghz', 'must be a finite number > 0', p.ghz, 'type');
+  if (!Number.isFinite(p.ghz) || p.ghz <= 0) fail('ghz', 'must be a finite number > 0', p.ghz);
 
   const tlb = obj('tlb', p.tlb);
   for (const k of TLB_KEYS) shape(`tlb.${k}`, tlb[k], fail);
   costs('mmu', p.mmu, MMU_KEYS);
   costs('mmu.walkRef', p.mmu.walkRef, WALK_REF_KEYS);
   costs('memory', p.memory, MEMORY_KEYS);
-  if (!(MEMORY_KEYS as readonly string[]).includes(p.dataAccessLevel as string)) fail('dataAccessLevel', `must be one of ${MEMORY_KEYS.join(', ')}`, p.dataAccessLevel);
+  if (typeof p.dataAccessLevel !== 'string') fail('dataAccessLevel', `must be one of ${MEMORY_KEYS.join(', ')}`, p.dataAccessLevel, 'type');
+  if (!(MEMORY_KEYS as readonly string[]).includes(p.dataAccessLevel)) fail('dataAccessLevel', `must be one of ${MEMORY_KEYS.join(', ')}`, p.dataAccessLevel);
   costs('insn', p.insn, INSN_KEYS);
   for (const m of ['wrmsr', 'rdmsr'] as const) {
     const o = obj(m, p[m]);
@@ -390,23 +473,28 @@ function validateProfile(p: CostProfile): void {
   cost('wrpkru', p.wrpkru);
   cost('rdpkru', p.rdpkru);
   cost('invlpg', p.invlpg);
-  if (!Array.isArray(p.invpcid) || p.invpcid.length !== 4) fail('invpcid', 'must be an array of 4 costs (types 0..3)', p.invpcid);
+  if (!Array.isArray(p.invpcid)) fail('invpcid', 'must be an array of 4 costs (types 0..3)', p.invpcid, 'type');
+  if (p.invpcid.length !== 4) fail('invpcid', 'must be an array of 4 costs (types 0..3)', p.invpcid);
   p.invpcid.forEach((v, i) => cost(`invpcid[${i}]`, v));
   costs('movCr3', p.movCr3, ['flush', 'noFlush']);
   cost('movCr0', p.movCr0);
   cost('movCr4', p.movCr4);
-  costs('ipi', p.ipi, IPI_KEYS);
+  const ipi = obj('ipi', p.ipi);
+  for (const k of IPI_COST_KEYS) cost(`ipi.${k}`, ipi[k]);
+  if (typeof ipi.delivery !== 'string') fail('ipi.delivery', `must be one of ${IPI_DELIVERY.join(', ')}`, ipi.delivery, 'type');
+  if (!(IPI_DELIVERY as readonly string[]).includes(ipi.delivery)) fail('ipi.delivery', `must be one of ${IPI_DELIVERY.join(', ')}`, ipi.delivery);
+  if (typeof ipi.shorthand !== 'boolean') fail('ipi.shorthand', 'must be a boolean', ipi.shorthand, 'type');
   costs('interrupt', p.interrupt, INTERRUPT_KEYS);
 }
 
 /** A CacheShape: [entries, ways], integers, entries 0..65536, ways dividing entries (ignored when entries is 0). */
-function shape(path: string, v: unknown, fail: (path: string, what: string, v: unknown) => never): CacheShape {
-  if (!Array.isArray(v) || v.length !== 2) return fail(path, 'must be [entries, ways]', v);
+function shape(path: string, v: unknown, fail: Fail): CacheShape {
+  if (!Array.isArray(v)) return fail(path, 'must be [entries, ways]', v, 'type');
+  if (v.length !== 2) return fail(path, 'must be [entries, ways]', v);
   const [entries, ways] = v as unknown[];
-  if (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 0 || entries > 65536) {
-    return fail(path, 'entries must be an integer 0..65536', v);
-  }
-  if (typeof ways !== 'number' || !Number.isInteger(ways) || ways < 0) return fail(path, 'ways must be a non-negative integer', v);
+  if (typeof entries !== 'number' || typeof ways !== 'number') return fail(path, 'must be [entries, ways] (numbers)', v, 'type');
+  if (!Number.isInteger(entries) || entries < 0 || entries > 65536) return fail(path, 'entries must be an integer 0..65536', v);
+  if (!Number.isInteger(ways) || ways < 0) return fail(path, 'ways must be a non-negative integer', v);
   if (entries > 0 && (ways < 1 || entries % ways !== 0)) return fail(path, `ways (${ways}) must divide entries (${entries})`, v);
   return v as unknown as CacheShape;
 }
@@ -416,7 +504,7 @@ function msrIndex(k: string, path: string, who?: string): number {
   const n = Number(k);
   if (k.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
     const prefix = who === undefined ? 'profile overrides' : `invalid cost profile ${who}`;
-    throw new Error(`${prefix}: ${path} key '${k}' is not an MSR index (an integer 0..0xFFFFFFFF)`);
+    throw new RangeError(`${prefix}: ${path} key '${k}' is not an MSR index (an integer 0..0xFFFFFFFF)`);
   }
   return n;
 }
