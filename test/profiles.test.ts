@@ -169,6 +169,13 @@ describe('resolveProfile errors', () => {
     expect(resolveProfile('sapphire-rapids', { tlb: { pscPml5: [0, 1], stlb: [65536, 16] } }).tlb.stlb).toEqual([65536, 16]);
   });
 
+  it('validates the optional store-only DTLB shape, and accepts a custom profile without one', () => {
+    expect(bad({ tlb: { l1dStore: [16, 3] } })).toThrow(/tlb\.l1dStore/);
+    expect(bad({ tlb: { l1dStore: 'none' } })).toThrow(TypeError);
+    const { l1dStore: _s, ...tlb } = sapphireRapids.tlb;
+    expect(resolveProfile({ ...sapphireRapids, tlb } as CostProfile).tlb.l1dStore).toBeUndefined();
+  });
+
   it('rejects a clock that is not > 0', () => {
     expect(bad({ ghz: 0 })).toThrow(/ghz/);
     expect(bad({ ghz: -3 })).toThrow(/ghz/);

@@ -152,6 +152,7 @@ export const sapphireRapids: CostProfile = {
     l1i4k: [256, 8], // [Bochs SPR CPUID] subleaf 1: 32 sets x 8 ways; [Intel ORM] 256 entries
     l1i2m: [32, 8], // [Bochs SPR CPUID] subleaf 2: 4 sets x 8 ways; [Intel ORM] 32 entries
     l1i1g: [0, 1], // [Bochs SPR CPUID]: no instruction TLB for 1G pages is enumerated
+    l1dStore: [16, 16], // [Bochs SPR CPUID] subleaf 3: EDX type 5 "store-only TLB", level 1, fully associative (EDX[8]); 16 ways x 1 set; 4K, 2M/4M and 1G pages (EBX[3:0] = 0xF)
     stlb: [2048, 16], // [Bochs SPR CPUID] subleaves 7+8: two 1024-entry 8-way arrays (128 sets), 4K/2M/4M and 4K/1G; 4K can use both (2048, [Intel ORM]); modeled as one 128-set 16-way array, which overstates 2M capacity (really 1024)
     stlb1g: [1024, 8], // [Bochs SPR CPUID] subleaf 8: 4K/1G array, 128 sets x 8 ways
     pscPml5: [2, 2], // estimated: Intel publishes no paging-structure-cache sizes; a few fully associative entries (top levels cover 256 TiB each)
@@ -252,6 +253,7 @@ export const skylakeSp: CostProfile = {
     l1i4k: [128, 8], // [Intel ORM] 128 entries, 8-way ([Bochs SKX CPUID] descriptor B5H reports 64 entries, 8-way: per thread?)
     l1i2m: [8, 8], // [Bochs SKX CPUID] descriptor 76H: 2M/4M, fully associative, 8 entries; [Intel ORM] 8 per thread
     l1i1g: [0, 1], // [Intel ORM] / [Bochs SKX CPUID]: no instruction TLB entries for 1G pages
+    l1dStore: [0, 1], // [Intel ORM] / [AT SKL-X]: one L1 DTLB per page size serves loads and stores; no store-only TLB
     stlb: [1536, 12], // [AT SKL-X] "1536-entry 12-way" (Skylake-S and -SP); [WikiChip SKL] 4K+2M STLB 12-way (was 6-way on Broadwell). [Bochs SKX CPUID] descriptor C3H says 6-way, which this does not follow
     stlb1g: [16, 4], // [Bochs SKX CPUID] descriptor C3H: 1G pages, 4-way, 16 entries; [Intel ORM] 16 entries
     pscPml5: [0, 1], // Skylake-SP has no 5-level paging (LA57 arrived with Ice Lake), so no PML5 cache
@@ -455,6 +457,7 @@ function validateProfile(p: CostProfile): void {
 
   const tlb = obj('tlb', p.tlb);
   for (const k of TLB_KEYS) shape(`tlb.${k}`, tlb[k], fail);
+  if (tlb.l1dStore !== undefined) shape('tlb.l1dStore', tlb.l1dStore, fail); // optional: absent = no store-only DTLB
   costs('mmu', p.mmu, MMU_KEYS);
   costs('mmu.walkRef', p.mmu.walkRef, WALK_REF_KEYS);
   costs('memory', p.memory, MEMORY_KEYS);

@@ -3,7 +3,9 @@
  * them before falling back to the walker (walker.ts), checking rights on both paths with the same function
  * (rights.ts).
  *
- * TLBs (SDM Vol. 3A 4.10.2): split L1 instruction and data TLBs per page size, a second-level TLB shared by
+ * TLBs (SDM Vol. 3A 4.10.2): split L1 instruction and data TLBs per page size, optionally a store-only L1 data
+ * TLB for every page size (Sapphire Rapids: CPUID leaf 18H subleaf 3 reports translation cache type 5, "store-only
+ * TLB", beside the load-only ones; SDM Vol. 2A CPUID), a second-level TLB shared by
  * 4 KiB and 2 MiB translations, and one for 1 GiB translations; entries tagged with a PCID (4.10.1) and a
  * global flag (CR4.PGE). An entry holds the page frame, the accumulated rights, the dirty flag and the
  * protection key; never the rights that PKRU/PKRS grant, so writing those takes effect at once.
@@ -31,6 +33,12 @@ export interface TlbGeometry {
   l1i4k: CacheShape;
   l1i2m: CacheShape;
   l1i1g: CacheShape;
+  /**
+   * Store-only L1 data TLB, fully associative or not, holding translations of every page size. When it has
+   * entries, stores look it up (and fill it) instead of the l1d* TLBs, which then serve loads only. Absent or
+   * `[0, 1]`: the l1d* TLBs serve loads and stores.
+   */
+  l1dStore?: CacheShape;
   /** Second-level TLB shared by 4 KiB and 2 MiB translations (instruction and data). */
   stlb: CacheShape;
   /** Second-level TLB for 1 GiB translations. */
@@ -136,6 +144,10 @@ export class Mmu {
   readonly l1i4k: AssocCache;
   readonly l1i2m: AssocCache;
   readonly l1i1g: AssocCache;
+  /** The store-only L1 DTLB (0 entries when the geometry has none). */
+  readonly l1dStore: AssocCache;
+  /** Stores use `l1dStore` rather than the l1d* TLBs. */
+  private readonly splitStores: boolean;
   readonly stlb: AssocCache;
   readonly stlb1g: AssocCache;
   readonly pscPml5: AssocCache;
@@ -170,13 +182,15 @@ export class Mmu {
     this.l1i4k = mk(geometry.l1i4k);
     this.l1i2m = mk(geometry.l1i2m);
     this.l1i1g = mk(geometry.l1i1g);
+    this.l1dStore = mk(geometry.l1dStore ?? [0, 1]);
+    this.splitStores = this.l1dStore.entries > 0;
     this.stlb = mk(geometry.stlb);
     this.stlb1g = mk(geometry.stlb1g);
     this.pscPml5 = mk(geometry.pscPml5);
     this.pscPml4 = mk(geometry.pscPml4);
     this.pscPdpt = mk(geometry.pscPdpt);
     this.pscPd = mk(geometry.pscPd);
-    this.all = [this.l1d4k, this.l1d2m, this.l1d1g, this.l1i4k, this.l1i2m, this.l1i1g, this.stlb, this.stlb1g];
+    this.all = [this.l1d4k, this.l1d2m, this.l1d1g, this.l1i4k, this.l1i2m, this.l1i1g, this.l1dStore, this.stlb, this.stlb1g];
     this.pscs = [this.pscPml5, this.pscPml4, this.pscPdpt, this.pscPd];
     this.state.maxPhysAddr = mem.maxPhysAddr;
     this.rights = new RightsTable(this.state);
@@ -206,7 +220,8 @@ export class Mmu {
     // same checks and the same statistics, is in translateFull.
     const s = this.state;
     if (s.paging && this.isCanonical(vaHi)) {
-      const arr = (acc & ACC_TYPE_MASK) === ACC_FETCH ? this.l1i4k : this.l1d4k;
+      const type = acc & ACC_TYPE_MASK;
+      const arr = type === ACC_FETCH ? this.l1i4k : type === ACC_WRITE && this.splitStores ? this.l1dStore : this.l1d4k;
       const slot = arr.lookupOnly((vaHi << 20) | (vaLo >>> 12), vaHi >>> 12, s.pcid); // tagLo/tagHi(12), inline
       if (slot >= 0) {
         const info = arr.info[slot];
@@ -243,16 +258,17 @@ export class Mmu {
     const t2hi = tagHi(vaHi, 21);
     const t1lo = tagLo(vaLo, vaHi, 30);
     const t1hi = tagHi(vaHi, 30);
-    let arr = fetch ? this.l1i4k : this.l1d4k;
+    const storeTlb = write && this.splitStores;
+    let arr = fetch ? this.l1i4k : storeTlb ? this.l1dStore : this.l1d4k;
     let slot = arr.lookup(t4lo, t4hi, pcid);
     let shift = 12;
     let l1Hit = slot >= 0;
     if (!l1Hit) {
-      arr = fetch ? this.l1i2m : this.l1d2m;
+      arr = fetch ? this.l1i2m : storeTlb ? this.l1dStore : this.l1d2m;
       slot = arr.lookup(t2lo, t2hi, pcid);
       shift = 21;
       if (slot < 0) {
-        arr = fetch ? this.l1i1g : this.l1d1g;
+        arr = fetch ? this.l1i1g : storeTlb ? this.l1dStore : this.l1d1g;
         slot = arr.lookup(t1lo, t1hi, pcid);
         shift = 30;
       }
@@ -291,8 +307,7 @@ export class Mmu {
         const base = arr.base[slot];
         if (!l1Hit) {
           // fill the L1 TLB of this access kind
-          const l1 = shift === 12 ? (fetch ? this.l1i4k : this.l1d4k) : shift === 21 ? (fetch ? this.l1i2m : this.l1d2m) : fetch ? this.l1i1g : this.l1d1g;
-          l1.insert(tagLo(vaLo, vaHi, shift), tagHi(vaHi, shift), pcid, arr.isGlobal(slot), base, info);
+          this.l1For(acc, shift).insert(tagLo(vaLo, vaHi, shift), tagHi(vaHi, shift), pcid, arr.isGlobal(slot), base, info);
         }
         this.lastPageShift = shift;
         this.lastPkey = pkey;
@@ -358,21 +373,29 @@ export class Mmu {
     // Fill the TLBs (4.10.2.1). The global flag counts only with CR4.PGE = 1.
     const g = s.pge && w.global;
     const info = w.rights | (w.pkey << INFO_PKEY_SHIFT) | (w.dirty ? INFO_DIRTY : 0);
-    const fetch = (acc & ACC_TYPE_MASK) === ACC_FETCH;
     const shift = w.pageShift;
+    const l1 = this.l1For(acc, shift);
     if (shift === 12) {
-      (fetch ? this.l1i4k : this.l1d4k).insert(t4lo, t4hi, pcid, g, w.pageBase, info);
+      l1.insert(t4lo, t4hi, pcid, g, w.pageBase, info);
       this.stlb.insert(t4lo, t4hi, pcid, g, w.pageBase, info);
     } else if (shift === 21) {
-      (fetch ? this.l1i2m : this.l1d2m).insert(t2lo, t2hi, pcid, g, w.pageBase, info);
+      l1.insert(t2lo, t2hi, pcid, g, w.pageBase, info);
       this.stlb.insert(t2lo, t2hi, pcid, g, w.pageBase, info);
     } else {
-      (fetch ? this.l1i1g : this.l1d1g).insert(t1lo, t1hi, pcid, g, w.pageBase, info);
+      l1.insert(t1lo, t1hi, pcid, g, w.pageBase, info);
       this.stlb1g.insert(t1lo, t1hi, pcid, g, w.pageBase, info);
     }
     this.lastPageShift = shift;
     this.lastPkey = w.pkey;
     return w.pageBase + (shift === 12 ? vaLo & 0xfff : shift === 21 ? vaLo & 0x1fffff : vaLo & 0x3fffffff);
+  }
+
+  /** The L1 TLB an access of this kind fills for a page of 2^shift bytes: instruction, store-only or data. */
+  private l1For(acc: number, shift: number): AssocCache {
+    const type = acc & ACC_TYPE_MASK;
+    if (type === ACC_FETCH) return shift === 12 ? this.l1i4k : shift === 21 ? this.l1i2m : this.l1i1g;
+    if (type === ACC_WRITE && this.splitStores) return this.l1dStore;
+    return shift === 12 ? this.l1d4k : shift === 21 ? this.l1d2m : this.l1d1g;
   }
 
   /**
@@ -421,6 +444,11 @@ export class Mmu {
     n += this.l1d1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
     n += this.l1i1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
     n += this.stlb1g.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
+    if (this.splitStores) {
+      n += this.l1dStore.invalidateTag(t4lo, t4hi, pcid, keepGlobal);
+      n += this.l1dStore.invalidateTag(t2lo, t2hi, pcid, keepGlobal);
+      n += this.l1dStore.invalidateTag(t1lo, t1hi, pcid, keepGlobal);
+    }
     this.stats.tlbInvalidations += n;
     if (pscForVaOnly) {
       this.pscPd.invalidateTag(t2lo, t2hi, pcid, false);
@@ -465,6 +493,7 @@ export class Mmu {
       l1i4k: this.l1i4k.count(),
       l1i2m: this.l1i2m.count(),
       l1i1g: this.l1i1g.count(),
+      l1dStore: this.l1dStore.count(),
       stlb: this.stlb.count(),
       stlb1g: this.stlb1g.count(),
       pscPml5: this.pscPml5.count(),
