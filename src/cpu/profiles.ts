@@ -97,7 +97,10 @@ const PKRS_WRMSR_ESTIMATE = 25;
 // them as wall-clock times is an assumption: APIC messages and the mesh run on the uncore clock, interrupt entry and
 // exit on the core's, and neither source measured at the profiles' clocks.
 
-/** [Skyloft]: one apic->send_IPI() (fence + WRMSR to the x2APIC ICR), 437 rdtsc cycles at the 5418Y's 2.0 GHz TSC. */
+/**
+ * [Skyloft]: one apic->send_IPI() (fence + WRMSR to the x2APIC ICR), 437 rdtsc cycles at the 5418Y's 2.0 GHz TSC.
+ * Measured back to back (10^7 sends in a loop), so it may include throttling that a lone send would not see.
+ */
 const IPI_SEND_NS = 437 / 2.0;
 /** [Skyloft]: time a Sapphire Rapids core lost per received IPI with an empty handler, 1582 rdtsc cycles at 2.0 GHz. */
 const IPI_HANDLE_NS = 1582 / 2.0;
