@@ -41,5 +41,5 @@ export { ArchFault, PageFault, GeneralProtection, StackFault, InvalidOpcode, Div
 export { MSR, MSR_DEFS, msrName, isCanonical, type MsrDef, type MsrName } from './cpu/msr.js';
 export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.js';
 export * as regs from './cpu/regs.js';
-export type { CostProfile } from './cpu/profile.js';
+export type { CostProfile, IpiDelivery } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
