@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArchFault,
+  bits,
   Cpu,
   enterLongMode,
   GeneralProtection,
@@ -362,5 +363,44 @@ describe('API edge: what is accepted, and how', () => {
         expect(e instanceof TypeError || e instanceof RangeError || e instanceof ArchFault, String(e)).toBe(true);
       }
     }
+  });
+});
+
+describe('API edge: entry builders and decoders', () => {
+  const entryRows: [string, () => unknown, typeof TypeError | typeof RangeError, ...string[]][] = [
+    ['makeEntry without fields', () => bits.makeEntry(A(undefined)), TypeError, 'entry fields', 'undefined'],
+    ['makeEntry unknown field', () => bits.makeEntry(A({ addr: 0n, writable: true })), TypeError, "'writable'", 'entry fields'],
+    ['makeEntry write: 1', () => bits.makeEntry(A({ addr: 0n, write: 1 })), TypeError, 'entry field write', 'got 1'],
+    ['makeEntry addr -4096', () => bits.makeEntry({ addr: -4096n }), RangeError, 'entry address', '-0x1000n'],
+    ['makeEntry addr 2^52', () => bits.makeEntry({ addr: 1n << 52n }), RangeError, 'entry address', '0x10000000000000n'],
+    ['makeEntry addr "0"', () => bits.makeEntry({ addr: A('0') }), TypeError, 'entry address', '"0"'],
+    ['makeEntry addr 1.5', () => bits.makeEntry({ addr: 1.5 }), RangeError, 'entry address', '1.5'],
+    ['makeEntry misaligned', () => bits.makeEntry({ addr: 0x1800n }), RangeError, 'entry address', '0x1800'],
+    ['makeEntry pkey 16', () => bits.makeEntry({ addr: 0n, pkey: 16 }), RangeError, 'pkey', '16'],
+    ['makeEntry level 6', () => bits.makeEntry({ addr: 0n }, A(6)), RangeError, 'entry level', '6'],
+    ['pte flags null', () => bits.pte(0n, A(null)), TypeError, 'pte flags', 'null'],
+    ['pte unknown flag', () => bits.pte(0n, A({ rw: true })), TypeError, "'rw'", 'pte flags'],
+    ['pde2M misaligned', () => bits.pde2M(0x1000n), RangeError, '2 MiB page address', '0x1000n'],
+    ['pdpte1G "0"', () => bits.pdpte1G(A('0')), TypeError, '1 GiB page address', '"0"'],
+    ['tableEntry flags a string', () => bits.tableEntry(0n, A('rw')), TypeError, 'tableEntry flags', '"rw"'],
+    ['decodeEntry 2^64', () => bits.decodeEntry(1n << 64n), RangeError, 'decodeEntry entry', '0x10000000000000000n'],
+    ['decodeEntry level 0', () => bits.decodeEntry(0n, A(0)), RangeError, 'decodeEntry level', '0'],
+    ['tableIndex level 9', () => bits.tableIndex(0n, A(9)), RangeError, 'tableIndex level', '9'],
+    ['tableIndex va "0"', () => bits.tableIndex(A('0'), 1), TypeError, 'tableIndex va', '"0"'],
+  ];
+  it.each(entryRows.map((r) => [r[0], r] as const))('%s', (_name, [, call, cls, ...parts]) => {
+    expect(call).toThrow(cls);
+    let msg = '';
+    try {
+      call();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    for (const p of parts) expect(msg).toContain(p);
+  });
+
+  it('a negative entry value decodes as its two\'s complement', () => {
+    expect(bits.decodeEntry(-1n, 1).xd).toBe(true);
+    expect(bits.decodeEntry(bits.pte(0x5000n, { write: true, pkey: 3 }))).toMatchObject({ addr: 0x5000n, write: true, pkey: 3 });
   });
 });
