@@ -11,6 +11,8 @@
  */
 
 const TWO64 = 1n << 64n;
+/** What an omitted options object reads as (shared: no allocation per call). */
+const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Unsigned hex of a value or a mask, as an N-bit quantity (a negative value is taken as two's complement). */
 export function hex(v: bigint | number, bits = 64): string {
@@ -57,7 +59,7 @@ function objectName(v: object): string {
  * TypeError, and so is a property whose name is not in `known` (the message lists the known names).
  */
 export function options(opts: unknown, what: string, known: readonly string[], required = false): Record<string, unknown> {
-  if (opts === undefined && !required) return {};
+  if (opts === undefined && !required) return NO_OPTIONS;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
     throw new TypeError(`${what} must be an object${required ? ` with ${known.join(', ')}` : ''}, got ${show(opts)}`);
   }
