@@ -45,7 +45,7 @@ const A = <T>(v: unknown) => v as T; // pass what the types forbid, as untyped c
 
 const rows: Row[] = [
   // ---- Cpu.translate / explain -------------------------------------------------------------------------
-  ['translate without options', (f) => A<(va: bigint) => unknown>(f.cpu.translate.bind(f.cpu))(PAGE), TypeError, 'translate options', 'access', 'undefined'],
+  ['translate without options', (f) => A<(va: bigint) => unknown>(f.cpu.translate.bind(f.cpu))(PAGE), TypeError, 'translate(va, options)', 'access', 'no default', 'undefined'],
   ['translate options null', (f) => f.cpu.translate(PAGE, A(null)), TypeError, 'translate options', 'null'],
   ['translate options a string', (f) => f.cpu.translate(PAGE, A('read')), TypeError, 'translate options', '"read"'],
   ['translate access missing', (f) => f.cpu.translate(PAGE, A({ cpl: 0 })), TypeError, 'access', 'undefined'],
@@ -63,7 +63,7 @@ const rows: Row[] = [
   ['translate va -2^63-1', (f) => f.cpu.translate(-(1n << 63n) - 1n, { access: 'read' }), RangeError, 'translate va', '-0x8000000000000001n'],
   ['translate va 1.5', (f) => f.cpu.translate(1.5, { access: 'read' }), RangeError, 'translate va', '1.5'],
   ['translate va a string', (f) => f.cpu.translate(A('0x1000'), { access: 'read' }), TypeError, 'translate va', '"0x1000"'],
-  ['explain without options', (f) => A<(va: bigint) => unknown>(f.cpu.explain.bind(f.cpu))(PAGE), TypeError, 'explain options', 'undefined'],
+  ['explain without options', (f) => A<(va: bigint) => unknown>(f.cpu.explain.bind(f.cpu))(PAGE), TypeError, 'explain(va, options)', 'undefined'],
   ['explain unknown option', (f) => f.cpu.explain(PAGE, A({ access: 'read', writable: true })), TypeError, "'writable'", 'explain options'],
   ['explain implicit: 0', (f) => f.cpu.explain(PAGE, A({ access: 'read', implicit: 0 })), TypeError, 'implicit', 'got 0'],
   ['explain va 2^64', (f) => f.cpu.explain(1n << 64n, { access: 'read' }), RangeError, 'explain va', '0x10000000000000000n'],
@@ -232,6 +232,12 @@ const rows: Row[] = [
   ['new Machine cpus 0', () => new Machine({ cpus: 0 }), RangeError, 'cpus', '0'],
   ['new Machine cpus "2"', () => new Machine(A({ cpus: '2' })), TypeError, 'cpus', '"2"'],
   ['new Machine options null', () => new Machine(A(null)), TypeError, 'Machine options', 'null'],
+  ['new Machine unknown feature', () => new Machine({ features: A({ pkeys: true }) }), TypeError, "'pkeys'", 'features'],
+  ['new Machine feature pks: 1', () => new Machine({ features: A({ pks: 1 }) }), TypeError, 'feature pks', 'got 1'],
+  ['new Machine features "all"', () => new Machine({ features: A('all') }), TypeError, 'features', '"all"'],
+  ['new Machine memory "4G"', () => new Machine({ memory: A('4G') }), TypeError, 'memory size', '"4G"'],
+  ['new Machine memory 1000', () => new Machine({ memory: 1000 }), RangeError, 'memory size', '1000'],
+  ['new Machine maxPhysAddr 30', () => new Machine({ maxPhysAddr: 30 }), RangeError, 'maxPhysAddr', '30'],
   ['m.cpu(2) on 2 CPUs', (f) => f.m.cpu(2), RangeError, 'cpu index', '0..1', '2'],
   ['m.cpu(-1)', (f) => f.m.cpu(-1), RangeError, 'cpu index', '-1'],
   ['m.cpu("0")', (f) => f.m.cpu(A('0')), TypeError, 'cpu index', '"0"'],

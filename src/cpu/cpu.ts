@@ -817,6 +817,7 @@ export class Cpu {
 
   /** Check translate/explain options; `access` is required (there is no default access kind). */
   private translateOpts(opts: unknown, what: string): { acc: number; probe: boolean; stack: boolean } {
+    if (opts === undefined) throw new TypeError(`${what}(va, options) needs options with access 'read' | 'write' | 'fetch' (there is no default access kind), got undefined`);
     const o = options(opts, `${what} options`, TRANSLATE_OPTIONS, true);
     const access = oneOf(o.access, `${what} option access`, ['read', 'write', 'fetch'] as const);
     const type = access === 'read' ? ACC_READ : access === 'write' ? ACC_WRITE : ACC_FETCH;
