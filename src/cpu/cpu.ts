@@ -257,8 +257,8 @@ export class Cpu {
   }
   /**
    * RIP must be canonical for the current paging mode (57-bit with CR4.LA57, else 48-bit): a jump to a
-   * non-canonical target raises #GP(0) before RIP changes (SDM Vol. 3A 3.3.7.1), so no instruction can leave
-   * such a value in RIP; setting one here is a RangeError.
+   * non-canonical target raises #GP(0) before RIP changes (SDM Vol. 1 3.3.7.1; JMP in Vol. 2A), so nothing
+   * can leave such a value in RIP; setting one here is a RangeError.
    */
   set rip(v: bigint) {
     const u = linearAddress(v, 'rip', this.mmu.state.la57 ? 57 : 48);
