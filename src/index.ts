@@ -43,3 +43,6 @@ export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.
 export * as regs from './cpu/regs.js';
 export type { CostProfile, IpiDelivery } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
+
+// Exception vectors (src/cpu/faults.ts), for assertions on `fault.vector`.
+export { VEC_DE, VEC_DB, VEC_BP, VEC_OF, VEC_BR, VEC_UD, VEC_NM, VEC_DF, VEC_TS, VEC_NP, VEC_SS, VEC_GP, VEC_PF, VEC_AC } from './cpu/faults.js';

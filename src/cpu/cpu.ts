@@ -16,6 +16,7 @@ import type { PhysicalMemory } from '../mmu/physical-memory.js';
 import { ACC_FETCH, ACC_IMPLICIT, ACC_MMU_MASK, ACC_READ, ACC_STACK, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
 import type { CpuFeatures } from './features.js';
 import { ArchFault, GeneralProtection, InvalidOpcode, makeFault, PageFault, StackFault, VEC_GP, VEC_PF, VEC_SS } from './faults.js';
+import { hex, intIn, linearAddress, oneOf, optBool, options, show, u64, uint } from '../util/validate.js';
 import { isCanonical, MSR, MSR_DEFS, msrName, type MsrCheckContext } from './msr.js';
 import type { CostProfile } from './profile.js';
 import {
@@ -119,7 +120,7 @@ function newCpuStats(): CpuStats {
 /** No exception pending. */
 export const NO_EXCEPTION = -1;
 
-const MASK64 = (1n << 64n) - 1n;
+const CR_NUMBERS = [0, 2, 3, 4, 8] as const;
 
 function lo32(v: bigint): number {
   return Number(v & 0xffffffffn);
@@ -130,15 +131,15 @@ function hi32(v: bigint): number {
 function join(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
-function toU64(v: bigint | number, what: string): bigint {
-  if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new RangeError(`${what} must be an integer, got ${v}`);
-    v = BigInt(v);
-  } else if (typeof v !== 'bigint') {
-    throw new TypeError(`${what} must be a bigint or number, got ${typeof v}`);
-  }
-  if (v < -(1n << 63n) || v > MASK64) throw new RangeError(`${what} 0x${v.toString(16)} does not fit in 64 bits`);
-  return BigInt.asUintN(64, v);
+const TRANSLATE_OPTIONS = ['access', 'cpl', 'implicit', 'stack', 'probe'] as const;
+const READ_OPTIONS = ['cpl', 'implicit', 'stack', 'fetch'] as const;
+const WRITE_OPTIONS = ['cpl', 'implicit', 'stack'] as const;
+const REG_NAMES: readonly string[] = [...GPR_NAMES, 'rip', 'rflags'];
+
+function regName(name: unknown, what: string): GprName | 'rip' | 'rflags' {
+  if (typeof name !== 'string') throw new TypeError(`${what} must be a register name (${REG_NAMES.join(', ')}), got ${show(name)}`);
+  if (!REG_NAMES.includes(name)) throw new RangeError(`${what} must be a register name (${REG_NAMES.join(', ')}), got ${show(name)}`);
+  return name as GprName | 'rip' | 'rflags';
 }
 
 export interface CpuOptions {
@@ -216,30 +217,34 @@ export class Cpu {
 
   /** Add cycles to this CPU's clock (the kernel model charges modelled work this way). */
   charge(cycles: number): void {
-    if (!(cycles >= 0) || !Number.isFinite(cycles)) throw new RangeError(`cycles must be a finite non-negative number, got ${cycles}`);
+    if (typeof cycles !== 'number') throw new TypeError(`cycles must be a finite non-negative number, got ${show(cycles)}`);
+    if (!(cycles >= 0) || !Number.isFinite(cycles)) throw new RangeError(`cycles must be a finite non-negative number, got ${show(cycles)}`);
     this.stats.cycles += cycles;
   }
 
   // ---- registers -------------------------------------------------------------------------------------------
 
   getReg(name: GprName | 'rip' | 'rflags'): bigint {
+    regName(name, 'getReg name');
     if (name === 'rip') return this.rip;
     if (name === 'rflags') return this.rflags;
     const i = gprIndex(name);
     return join(this.regLo[i], this.regHi[i]);
   }
 
+  /** Set a register. `rip` must be canonical (see the `rip` setter); `rflags` reserved bits must be 0. */
   setReg(name: GprName | 'rip' | 'rflags', v: bigint | number): void {
+    regName(name, 'setReg name');
     if (name === 'rip') {
-      this.rip = toU64(v, 'rip');
+      this.rip = v as bigint;
       return;
     }
     if (name === 'rflags') {
-      this.rflags = toU64(v, 'rflags');
+      this.rflags = v as bigint;
       return;
     }
     const i = gprIndex(name);
-    const u = toU64(v, name);
+    const u = u64(v, name);
     this.regLo[i] = lo32(u);
     this.regHi[i] = hi32(u);
   }
@@ -254,8 +259,13 @@ export class Cpu {
   get rip(): bigint {
     return join(this.ripLo, this.ripHi);
   }
+  /**
+   * RIP must be canonical for the current paging mode (57-bit with CR4.LA57, else 48-bit): a jump to a
+   * non-canonical target raises #GP(0) before RIP changes (SDM Vol. 1 3.3.7.1; JMP in Vol. 2A), so nothing
+   * can leave such a value in RIP; setting one here is a RangeError.
+   */
   set rip(v: bigint) {
-    const u = toU64(v, 'rip');
+    const u = linearAddress(v, 'rip', this.mmu.state.la57 ? 57 : 48);
     this.ripLo = lo32(u);
     this.ripHi = hi32(u);
   }
@@ -265,8 +275,8 @@ export class Cpu {
   }
   /** Reserved bits (3, 5, 15, 63:22) must be 0; bit 1 is forced to 1. */
   set rflags(v: bigint) {
-    const u = toU64(v, 'rflags');
-    if ((u & ~BigInt(RFLAGS_DEFINED)) !== 0n) throw new RangeError(`rflags 0x${u.toString(16)} sets reserved bits 0x${(u & ~BigInt(RFLAGS_DEFINED)).toString(16)}`);
+    const u = u64(v, 'rflags');
+    if ((u & ~BigInt(RFLAGS_DEFINED)) !== 0n) throw new RangeError(`rflags ${hex(u)} sets reserved bits ${hex(u & ~BigInt(RFLAGS_DEFINED))}`);
     this.setRflagsBits(Number(u));
   }
   /** Hot path: RFLAGS as a number (bits 21:0). Keeps the MMU's view of AC current. */
@@ -283,8 +293,7 @@ export class Cpu {
     return this.cplValue;
   }
   set cpl(v: 0 | 1 | 2 | 3) {
-    if (v !== 0 && v !== 1 && v !== 2 && v !== 3) throw new RangeError(`cpl must be 0..3, got ${String(v)}`);
-    this.cplValue = v;
+    this.cplValue = intIn(v, 'cpl', 0, 3) as 0 | 1 | 2 | 3;
   }
 
   /** PKRU (WRPKRU/RDPKRU). Writing it needs no TLB flush. */
@@ -292,8 +301,9 @@ export class Cpu {
     return this.pkruBits;
   }
   set pkru(v: number) {
-    if (!this.features.pku) throw new Error('this CPU has no PKU feature (features.pku = false)');
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`pkru must be a 32-bit unsigned integer, got ${String(v)}`);
+    intIn(v, 'pkru', 0, 0xffffffff);
+    // WRPKRU on a CPU without PKU is #UD (SDM Vol. 2B, WRPKRU).
+    if (!this.features.pku) throw this.fault(new InvalidOpcode('WRPKRU: this CPU has no PKU (features.pku = false)'));
     this.writePkru(v);
   }
   /** Hot path WRPKRU: charges the profile's WRPKRU cost. */
@@ -348,9 +358,9 @@ export class Cpu {
   }
 
   private setMsrState(index: number, value: bigint): void {
-    const v = toU64(value, msrName(index));
+    const v = u64(value, msrName(index));
     const reason = this.wrmsrCheck(index, v);
-    if (reason !== null) throw this.fault(new GeneralProtection(0, `${msrName(index)} 0x${v.toString(16)}: ${reason}`));
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `${msrName(index)} ${hex(v)}: ${reason}`));
     this.msrs.set(index, v);
   }
 
@@ -379,6 +389,7 @@ export class Cpu {
   }
 
   readCr(n: number): bigint {
+    oneOf(n, 'control register number n', CR_NUMBERS);
     switch (n) {
       case 0:
         return this.cr0;
@@ -388,19 +399,17 @@ export class Cpu {
         return this.cr3;
       case 4:
         return this.cr4;
-      case 8:
-        return this.cr8;
       default:
-        throw new RangeError(`control register must be 0, 2, 3, 4 or 8, got ${String(n)}`);
+        return this.cr8;
     }
   }
 
   /** MOV to CRn. Throws GeneralProtection where the instruction would raise #GP(0). */
   writeCr(n: number, value: bigint | number): void {
-    if (n !== 0 && n !== 2 && n !== 3 && n !== 4 && n !== 8) throw new RangeError(`control register must be 0, 2, 3, 4 or 8, got ${String(n)}`);
-    const v = toU64(value, `CR${n} value`);
+    oneOf(n, 'control register number n', CR_NUMBERS);
+    const v = u64(value, `CR${n} value`);
     const reason = this.movToCr(n, v);
-    if (reason !== null) throw this.fault(new GeneralProtection(0, `MOV to CR${n} 0x${v.toString(16)}: ${reason}`));
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `MOV to CR${n} ${hex(v)}: ${reason}`));
   }
 
   /** MOV to CR; returns the reason for #GP(0), or null. */
@@ -427,7 +436,7 @@ export class Cpu {
   private movToCr0(v: bigint): string | null {
     if (v >> 32n !== 0n) return 'bits 63:32 are reserved';
     const nv = Number(v) >>> 0;
-    if ((nv & ~CR0_DEFINED) !== 0) return `reserved bits 0x${(nv & ~CR0_DEFINED).toString(16)}`;
+    if ((nv & ~CR0_DEFINED) !== 0) return `reserved bits ${hex(nv & ~CR0_DEFINED, 32)}`;
     if ((nv & CR0_PG) !== 0 && (nv & CR0_PE) === 0) return 'PG = 1 requires PE = 1';
     if ((nv & CR0_NW) !== 0 && (nv & CR0_CD) === 0) return 'NW = 1 requires CD = 1';
     const old = this.cr0Bits >>> 0;
@@ -453,10 +462,14 @@ export class Cpu {
 
   private movToCr3(v: bigint): string | null {
     const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
+    // Bit 63 of the source is the no-flush hint only with CR4.PCIDE = 1 (SDM Vol. 2B MOV to CR3; Vol. 3A
+    // 4.10.4.1), and is not loaded into CR3. With PCIDE = 0 it is one of the reserved bits 63:MAXPHYADDR of
+    // CR3 (SDM Vol. 3A 4.5.2, Table 4-12), and MOV to CR3 raises #GP(0) for it, as KVM does.
+    if (!pcide && (v >> 63n) !== 0n) return 'bit 63 is reserved with CR4.PCIDE = 0 (the no-flush bit needs PCIDE)';
     const noFlush = pcide && (v >> 63n) !== 0n;
     const val = v & ~(1n << 63n);
     // Bits 62:MAXPHYADDR are reserved (SDM 4.5.2; LAM's bits 62:61 are not modelled).
-    if (val >> BigInt(this.memory.maxPhysAddr) !== 0n) return `bits 62:${this.memory.maxPhysAddr} are reserved`;
+    if (val >> BigInt(this.memory.maxPhysAddr) !== 0n) return `bits 62:${this.memory.maxPhysAddr} are reserved (value has ${hex(val >> BigInt(this.memory.maxPhysAddr) << BigInt(this.memory.maxPhysAddr))})`;
     this.cr3Value = val;
     this.stats.cr3Writes++;
     this.syncPaging();
@@ -482,7 +495,7 @@ export class Cpu {
     if (f.pku) allowed |= CR4_PKE;
     if (f.pks) allowed |= CR4_PKS;
     const bad = nv & ~allowed;
-    if (bad !== 0) return `reserved or unsupported bits 0x${bad.toString(16)}`;
+    if (bad !== 0) return `reserved or unsupported bits ${hex(bad, 32)}`;
     const old = this.cr4Bits >>> 0;
     const lma = (this.eferBits & EFER_LMA) !== 0;
     const changed = (old ^ nv) >>> 0;
@@ -531,7 +544,7 @@ export class Cpu {
 
   /** RDMSR. Throws GeneralProtection for an unknown or write-only MSR. */
   rdmsr(index: number): bigint {
-    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`MSR index must be a 32-bit unsigned integer, got ${String(index)}`);
+    intIn(index, 'MSR index', 0, 0xffffffff);
     const def = MSR_DEFS.get(index);
     if (def === undefined || !def.readable || (def.feature !== undefined && !this.features[def.feature])) {
       throw this.fault(new GeneralProtection(0, `RDMSR of ${msrName(index)}: ${def === undefined ? 'no such MSR' : 'not readable on this CPU'}`));
@@ -552,10 +565,10 @@ export class Cpu {
 
   /** WRMSR. Throws GeneralProtection for an unknown or read-only MSR, a reserved bit, or a bad value. */
   wrmsr(index: number, value: bigint | number): void {
-    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`MSR index must be a 32-bit unsigned integer, got ${String(index)}`);
-    const v = toU64(value, `${msrName(index)} value`);
+    intIn(index, 'MSR index', 0, 0xffffffff);
+    const v = u64(value, `${msrName(index)} value`);
     const reason = this.wrmsrCheck(index, v);
-    if (reason !== null) throw this.fault(new GeneralProtection(0, `WRMSR ${msrName(index)} 0x${v.toString(16)}: ${reason}`));
+    if (reason !== null) throw this.fault(new GeneralProtection(0, `WRMSR ${msrName(index)} ${hex(v)}: ${reason}`));
     if (index === MSR.IA32_PKRS) {
       this.writePkrs(Number(v));
       return;
@@ -584,7 +597,7 @@ export class Cpu {
     if (index === MSR.IA32_EFER) {
       let allowed = EFER_SCE | EFER_LME | EFER_LMA;
       if (this.features.nx) allowed |= EFER_NXE;
-      if ((v & ~BigInt(allowed)) !== 0n) return `reserved bits 0x${(v & ~BigInt(allowed)).toString(16)}`;
+      if ((v & ~BigInt(allowed)) !== 0n) return `reserved bits ${hex(v & ~BigInt(allowed))}`;
       const lme = (Number(v) & EFER_LME) !== 0;
       if ((this.cr0Bits & CR0_PG) !== 0 && lme !== ((this.eferBits & EFER_LME) !== 0)) return 'changing LME with paging enabled';
       return null;
@@ -597,7 +610,7 @@ export class Cpu {
   /** INVLPG (SDM Vol. 2A; 4.10.4.1): drops the page's TLB entries for the current PCID (global ones too)
    * and every paging-structure-cache entry of the current PCID. A non-canonical address is a no-op. */
   invlpg(va: bigint | number): void {
-    const v = toU64(va, 'va');
+    const v = u64(va, 'invlpg va');
     this.invlpgHalves(lo32(v), hi32(v));
   }
 
@@ -614,18 +627,23 @@ export class Cpu {
    * 4095, a non-canonical address (type 0), or a nonzero PCID with CR4.PCIDE = 0 (types 0, 1).
    */
   invpcid(type: number, desc: { pcid?: number; va?: bigint | number } = {}): void {
+    // The type is a 64-bit register and the PCID a 64-bit descriptor field: values they can hold but the
+    // instruction rejects are #GP(0); values they cannot hold (negative, fractional) are API misuse.
+    intIn(type, 'invpcid type', 0, Number.MAX_SAFE_INTEGER);
+    const d = options(desc, 'invpcid descriptor', ['pcid', 'va']);
+    const pcid = d.pcid === undefined ? 0 : intIn(d.pcid, 'invpcid descriptor pcid', 0, Number.MAX_SAFE_INTEGER);
+    if (type === 0 && d.va === undefined) throw new TypeError('invpcid type 0 (individual address) needs descriptor va, got undefined');
+    const va = d.va === undefined ? 0n : u64(d.va, 'invpcid descriptor va');
     if (!this.features.invpcid) throw this.fault(new InvalidOpcode('INVPCID is not supported (features.invpcid = false)'));
-    const pcid = desc.pcid ?? 0;
-    if (!Number.isInteger(type) || type < 0 || type > 3) throw this.fault(new GeneralProtection(0, `INVPCID type ${String(type)}`));
-    if (!Number.isInteger(pcid) || pcid < 0 || pcid > 4095) throw this.fault(new GeneralProtection(0, `INVPCID with PCID ${String(pcid)} (bits 63:12 of the descriptor must be 0)`));
+    if (type > 3) throw this.fault(new GeneralProtection(0, `INVPCID type ${type}`));
+    if (pcid > 4095) throw this.fault(new GeneralProtection(0, `INVPCID with PCID ${show(pcid)} (bits 63:12 of the descriptor must be 0)`));
     const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
     if ((type === 0 || type === 1) && !pcide && pcid !== 0) throw this.fault(new GeneralProtection(0, 'INVPCID with a nonzero PCID while CR4.PCIDE = 0'));
     this.stats.invpcid++;
     this.stats.cycles += this.profile.invpcid[type];
     switch (type) {
       case 0: {
-        const va = toU64(desc.va ?? 0n, 'va');
-        if (!isCanonical(va, this.mmu.state.la57 ? 57 : 48)) throw this.fault(new GeneralProtection(0, `INVPCID type 0 with non-canonical address 0x${va.toString(16)}`));
+        if (!isCanonical(va, this.mmu.state.la57 ? 57 : 48)) throw this.fault(new GeneralProtection(0, `INVPCID type 0 with non-canonical address ${hex(va)}`));
         this.mmu.invalidatePage(lo32(va), hi32(va), pcid, true, false);
         return;
       }
@@ -645,7 +663,8 @@ export class Cpu {
    * entries too); otherwise as reloading CR3 (the current PCID's non-global entries).
    */
   flushTlb(opts: { global?: boolean } = {}): void {
-    if (opts.global) {
+    const global = optBool(options(opts, 'flushTlb options', ['global']).global, 'flushTlb option global');
+    if (global === true) {
       this.mmu.invalidateAll();
       this.stats.cycles += 2 * this.profile.movCr4;
     } else {
@@ -792,14 +811,27 @@ export class Cpu {
 
   // ---- memory access: API edge ---------------------------------------------------------------------------------
 
-  private accFromOpts(type: number, opts?: AccessOptions): number {
-    const cpl = opts?.cpl ?? this.cplValue;
-    if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new RangeError(`cpl must be 0..3, got ${String(cpl)}`);
-    return this.accessFlags(type, opts?.implicit === true, cpl) | (opts?.stack === true ? ACC_STACK : 0);
+  /** Access flags from checked options (`o` from `options()`): cpl 0..3, implicit and stack booleans. */
+  private accFromOpts(type: number, o: Record<string, unknown>, what: string): number {
+    const cpl = o.cpl === undefined ? this.cplValue : intIn(o.cpl, `${what} option cpl`, 0, 3);
+    const implicit = optBool(o.implicit, `${what} option implicit`) === true;
+    const stack = optBool(o.stack, `${what} option stack`) === true;
+    return this.accessFlags(type, implicit, cpl) | (stack ? ACC_STACK : 0);
+  }
+
+  /** Check translate/explain options; `access` is required (there is no default access kind). */
+  private translateOpts(opts: unknown, what: string): { acc: number; probe: boolean; stack: boolean } {
+    if (opts === undefined) throw new TypeError(`${what}(va, options) needs options with access 'read' | 'write' | 'fetch' (there is no default access kind), got undefined`);
+    const o = options(opts, `${what} options`, TRANSLATE_OPTIONS, true);
+    const access = oneOf(o.access, `${what} option access`, ['read', 'write', 'fetch'] as const);
+    const type = access === 'read' ? ACC_READ : access === 'write' ? ACC_WRITE : ACC_FETCH;
+    const probe = optBool(o.probe, `${what} option probe`) === true;
+    return { acc: this.accFromOpts(type, o, what), probe, stack: o.stack === true };
   }
 
   /** Turn the pending hot-path exception into a typed fault (and clear it). */
   takeException(): ArchFault {
+    if (this.xv === NO_EXCEPTION) throw new RangeError('takeException: no exception is pending (xv = NO_EXCEPTION)');
     const f = makeFault(this.xv, this.xec, this.xv === VEC_PF ? join(this.xaddrLo, this.xaddrHi) : undefined);
     this.xv = NO_EXCEPTION;
     return f;
@@ -815,16 +847,18 @@ export class Cpu {
    * (and D on a write). With `probe: true`, walks the paging structures without any side effect.
    */
   translate(va: bigint | number, opts: TranslateOptions): TranslateResult {
-    const v = toU64(va, 'va');
-    const type = opts.access === 'read' ? ACC_READ : opts.access === 'write' ? ACC_WRITE : opts.access === 'fetch' ? ACC_FETCH : -1;
-    if (type < 0) throw new RangeError(`access must be 'read', 'write' or 'fetch', got ${String(opts.access)}`);
-    const acc = this.accFromOpts(type, opts);
+    const v = u64(va, 'translate va');
+    const { acc, probe, stack } = this.translateOpts(opts, 'translate');
+    return this.translateChecked(v, acc, probe, stack);
+  }
+
+  private translateChecked(v: bigint, acc: number, probe: boolean, stack: boolean): TranslateResult {
     const vaLo = lo32(v);
     const vaHi = hi32(v);
     const s = this.mmu.state;
-    if (opts.probe) {
+    if (probe) {
       if (!s.paging) return { ok: true, pa: BigInt(vaLo), pageSize: 4096, pkey: 0 };
-      if (!this.mmu.isCanonical(vaHi)) return { ok: false, fault: opts.stack ? new StackFault(0) : new GeneralProtection(0) };
+      if (!this.mmu.isCanonical(vaHi)) return { ok: false, fault: stack ? new StackFault(0) : new GeneralProtection(0) };
       const w = this.mmu.probe(vaLo, vaHi, acc & ACC_MMU_MASK);
       if (!w.ok) return { ok: false, fault: new PageFault(w.errorCode, v) };
       const off = vaLo & ((1 << w.pageShift) - 1);
@@ -844,10 +878,11 @@ export class Cpu {
     levels: { level: PageLevel; name: string; entryAddress: bigint; entry: bigint; fields: Required<Omit<EntryFields, 'addr'>> & { addr: bigint } }[];
     result: TranslateResult;
   } {
-    const result = this.translate(va, { ...opts, probe: true });
+    const v = u64(va, 'explain va');
+    const { acc, stack } = this.translateOpts(opts, 'explain');
+    const result = this.translateChecked(v, acc, true, stack);
     const levels: ReturnType<Cpu['explain']>['levels'] = [];
     const s = this.mmu.state;
-    const v = toU64(va, 'va');
     if (s.paging && this.mmu.isCanonical(hi32(v))) {
       const w = this.mmu.walkOut; // filled by the probe above
       for (let l = s.la57 ? 5 : 4; l >= w.level; l--) {
@@ -861,9 +896,10 @@ export class Cpu {
 
   /** Read 1, 2, 4 or 8 bytes at a linear address. Throws PageFault / GeneralProtection / StackFault. */
   read(va: bigint | number, size: 1 | 2 | 4 | 8, opts?: AccessOptions & { fetch?: boolean }): bigint {
-    checkSize(size);
-    const v = toU64(va, 'va');
-    const acc = this.accFromOpts(opts?.fetch ? ACC_FETCH : ACC_READ, opts);
+    checkSize(size, 'read size');
+    const v = u64(va, 'read va');
+    const o = options(opts, 'read options', READ_OPTIONS);
+    const acc = this.accFromOpts(optBool(o.fetch, 'read option fetch') === true ? ACC_FETCH : ACC_READ, o, 'read');
     this.xv = NO_EXCEPTION;
     const lo = this.load(lo32(v), hi32(v), size, acc);
     if (this.xv !== NO_EXCEPTION) throw this.takeException();
@@ -872,16 +908,18 @@ export class Cpu {
 
   /** Write 1, 2, 4 or 8 bytes at a linear address. Throws PageFault / GeneralProtection / StackFault. */
   write(va: bigint | number, size: 1 | 2 | 4 | 8, value: bigint | number, opts?: AccessOptions): void {
-    checkSize(size);
-    const v = toU64(va, 'va');
-    const val = BigInt.asUintN(size * 8, toU64(value, 'value'));
-    const acc = this.accFromOpts(ACC_WRITE, opts);
+    checkSize(size, 'write size');
+    const v = u64(va, 'write va');
+    const val = uint(value, `write value (size ${size})`, size * 8);
+    const acc = this.accFromOpts(ACC_WRITE, options(opts, 'write options', WRITE_OPTIONS), 'write');
     this.xv = NO_EXCEPTION;
     if (!this.store(lo32(v), hi32(v), size, lo32(val), hi32(val), acc)) throw this.takeException();
   }
 
   /** CPUID leaf/subleaf as this CPU reports it (driven by `features`). */
   cpuid(leaf: number, subleaf = 0): { eax: number; ebx: number; ecx: number; edx: number } {
+    intIn(leaf, 'cpuid leaf', 0, 0xffffffff);
+    intIn(subleaf, 'cpuid subleaf', 0, 0xffffffff);
     this.stats.cycles += this.profile.insn.cpuid;
     const f = this.features;
     const r = { eax: 0, ebx: 0, ecx: 0, edx: 0 };
@@ -926,7 +964,7 @@ export class Cpu {
   }
 }
 
-function checkSize(size: number): void {
-  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new RangeError(`size must be 1, 2, 4 or 8, got ${String(size)}`);
+function checkSize(size: number, what: string): void {
+  oneOf(size, what, [1, 2, 4, 8]);
 }
 

@@ -36,8 +36,34 @@ const MNEMONIC: Record<number, string> = {
   17: '#AC',
 };
 
+/**
+ * Brand of every pksim fault, the same symbol in every copy of the library (`Symbol.for`): the ESM and the
+ * CommonJS builds loaded in one process (a test runner with CJS helpers, say) define two sets of classes,
+ * and `instanceof` must still recognise a fault made by the other set. Its value on a class's prototype is
+ * the fault kind ('ArchFault', 'PageFault', ...).
+ */
+const FAULT_BRAND = Symbol.for('pksim.fault');
+
+type FaultClass = { prototype: object; faultVector?: number };
+
 /** Base class of every architectural exception a pksim CPU raises. */
 export class ArchFault extends Error {
+  /**
+   * `x instanceof PageFault` is true for a PageFault made by any copy of pksim: the ordinary prototype check
+   * first, then the brand (same kind, same vector) for the built-in classes.
+   */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (typeof x !== 'object' || x === null) return false;
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true;
+    if (!Object.prototype.hasOwnProperty.call(this.prototype, FAULT_BRAND)) return false; // a user's subclass
+    const kind = (this.prototype as unknown as Record<symbol, unknown>)[FAULT_BRAND];
+    const brand = (x as Record<symbol, unknown>)[FAULT_BRAND];
+    if (typeof brand !== 'string') return false;
+    if (kind === 'ArchFault') return true;
+    const vector = (this as FaultClass).faultVector;
+    return brand === kind && (x as { vector?: unknown }).vector === vector;
+  }
+
   /** Interrupt vector (0..31). */
   readonly vector: number;
   /** Error code pushed by the exception (0 for those that push none). */
@@ -69,6 +95,7 @@ export interface PageFaultBits {
 
 /** #PF: `address` is what the CPU puts in CR2. */
 export class PageFault extends ArchFault {
+  static readonly faultVector = VEC_PF;
   readonly address: bigint;
   constructor(errorCode: number, address: bigint) {
     super(VEC_PF, errorCode, `${describePfec(errorCode)} at 0x${address.toString(16)}`);
@@ -91,29 +118,46 @@ export function describePfec(e: number): string {
 }
 
 export class GeneralProtection extends ArchFault {
+  static readonly faultVector = VEC_GP;
   constructor(errorCode = 0, detail?: string) {
     super(VEC_GP, errorCode, detail);
   }
 }
 export class StackFault extends ArchFault {
+  static readonly faultVector = VEC_SS;
   constructor(errorCode = 0, detail?: string) {
     super(VEC_SS, errorCode, detail);
   }
 }
 export class InvalidOpcode extends ArchFault {
+  static readonly faultVector = VEC_UD;
   constructor(detail?: string) {
     super(VEC_UD, 0, detail);
   }
 }
 export class DivideError extends ArchFault {
+  static readonly faultVector = VEC_DE;
   constructor(detail?: string) {
     super(VEC_DE, 0, detail);
   }
 }
 export class DoubleFault extends ArchFault {
+  static readonly faultVector = VEC_DF;
   constructor(detail?: string) {
     super(VEC_DF, 0, detail);
   }
+}
+
+for (const [cls, kind] of [
+  [ArchFault, 'ArchFault'],
+  [PageFault, 'PageFault'],
+  [GeneralProtection, 'GeneralProtection'],
+  [StackFault, 'StackFault'],
+  [InvalidOpcode, 'InvalidOpcode'],
+  [DivideError, 'DivideError'],
+  [DoubleFault, 'DoubleFault'],
+] as const) {
+  Object.defineProperty(cls.prototype, FAULT_BRAND, { value: kind });
 }
 
 /** Build the typed fault for a vector. */

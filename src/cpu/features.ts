@@ -3,6 +3,8 @@
  * makes the corresponding control bit reserved (#GP on write), as on hardware.
  */
 
+import { optBool, options } from '../util/validate.js';
+
 export interface CpuFeatures {
   /** Protection keys for supervisor pages: CR4.PKS, IA32_PKRS (CPUID.7.0:ECX[31]). */
   pks: boolean;
@@ -46,11 +48,8 @@ export const ALL_FEATURES: Readonly<CpuFeatures> = Object.freeze({
 export function resolveFeatures(f?: Partial<CpuFeatures>): CpuFeatures {
   const out: CpuFeatures = { ...ALL_FEATURES };
   if (f === undefined) return out;
-  if (typeof f !== 'object' || f === null) throw new TypeError(`features must be an object, got ${String(f)}`);
-  for (const [k, v] of Object.entries(f)) {
-    if (!(k in ALL_FEATURES)) throw new RangeError(`unknown CPU feature '${k}'; known: ${Object.keys(ALL_FEATURES).join(', ')}`);
-    if (typeof v !== 'boolean') throw new TypeError(`feature '${k}' must be a boolean, got ${String(v)}`);
-    (out as unknown as Record<string, boolean>)[k] = v;
+  for (const [k, v] of Object.entries(options(f, 'features', Object.keys(ALL_FEATURES)))) {
+    (out as unknown as Record<string, boolean>)[k] = optBool(v, `feature ${k}`) ?? (ALL_FEATURES as unknown as Record<string, boolean>)[k]!;
   }
   if (out.invpcid && !out.pcid) out.invpcid = false;
   return out;

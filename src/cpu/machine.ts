@@ -11,6 +11,7 @@ import type { CostProfile } from './profile.js';
 import { resolveProfile, type ProfileOverrides } from './profiles.js';
 import { CR0_PE, CR0_PG, CR0_WP, CR4_LA57, CR4_PAE, EFER_LME, EFER_NXE, EFER_SCE } from './regs.js';
 import { MSR } from './msr.js';
+import { intIn, oneOf, optBool, options, show, u64 } from '../util/validate.js';
 
 export interface MachineOptions {
   /** Logical processors, 1..256. Default 1. */
@@ -48,7 +49,7 @@ export interface IpiResult {
 /** CPUs per x2APIC logical cluster: the logical ID holds 16 one-hot bits below the cluster ID (SDM Vol. 3A 11.12.10.2). */
 const X2APIC_CLUSTER_SIZE = 16;
 
-const KNOWN_OPTIONS = new Set(['cpus', 'memory', 'maxPhysAddr', 'profile', 'profileOverrides', 'features']);
+const KNOWN_OPTIONS = ['cpus', 'memory', 'maxPhysAddr', 'profile', 'profileOverrides', 'features'];
 
 export class Machine {
   readonly memory: PhysicalMemory;
@@ -57,15 +58,23 @@ export class Machine {
   readonly features: Readonly<CpuFeatures>;
 
   constructor(opts: MachineOptions = {}) {
-    for (const k of Object.keys(opts)) if (!KNOWN_OPTIONS.has(k)) throw new RangeError(`unknown Machine option '${k}'; known: ${[...KNOWN_OPTIONS].join(', ')}`);
-    const n = opts.cpus ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`cpus must be an integer 1..256, got ${String(n)}`);
+    options(opts, 'Machine options', KNOWN_OPTIONS);
+    const n = opts.cpus === undefined ? 1 : intIn(opts.cpus, 'cpus', 1, 256);
     this.memory = new PhysicalMemory({ size: opts.memory ?? 4 * 2 ** 30, maxPhysAddr: opts.maxPhysAddr ?? 46 });
     this.profile = resolveProfile(opts.profile, opts.profileOverrides);
     this.features = Object.freeze(resolveFeatures(opts.features));
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) cpus.push(new Cpu({ index: i, memory: this.memory, profile: this.profile, features: this.features }));
     this.cpus = Object.freeze(cpus);
+  }
+
+  /**
+   * CPU `i`: `m.cpu(0)` is `m.cpus[0]` typed as a Cpu (never undefined, for code compiled with
+   * `noUncheckedIndexedAccess`); an index this machine does not have is a RangeError.
+   */
+  cpu(i: number): Cpu {
+    intIn(i, 'cpu index', 0, this.cpus.length - 1);
+    return this.cpus[i] as Cpu;
   }
 
   /** Copy bytes into physical memory. */
@@ -150,8 +159,11 @@ export interface LongModeOptions {
   nxe?: boolean;
   /** Extra CR4 bits (PGE, PCIDE, SMEP, SMAP, PKE, PKS...). */
   cr4?: bigint | number;
+  /** CPL after the switch: 0 (a kernel) or 3 (a user program). Default: the CPU's current CPL. */
   cpl?: 0 | 3;
 }
+
+const LONG_MODE_OPTIONS = ['cr3', 'la57', 'wp', 'nxe', 'cr4', 'cpl'];
 
 /**
  * Put a CPU into IA-32e mode with paging through the architectural sequence (EFER.LME, CR4.PAE, CR3,
@@ -159,18 +171,27 @@ export interface LongModeOptions {
  * as it must be.
  */
 export function enterLongMode(cpu: Cpu, o: LongModeOptions): void {
-  const extra = BigInt(o.cr4 ?? 0n);
+  if (typeof (cpu as Partial<Cpu> | null)?.writeCr !== 'function') throw new TypeError(`enterLongMode cpu must be a Cpu (m.cpu(i)), got ${show(cpu)}`);
+  options(o, 'enterLongMode options', LONG_MODE_OPTIONS, true);
+  if (o.cr3 === undefined) throw new TypeError('enterLongMode option cr3 (the root table address) is required, got undefined');
+  const cr3 = u64(o.cr3, 'enterLongMode option cr3');
+  const extra = o.cr4 === undefined ? 0n : u64(o.cr4, 'enterLongMode option cr4');
+  const la57 = optBool(o.la57, 'enterLongMode option la57') === true;
+  const wp = optBool(o.wp, 'enterLongMode option wp') ?? true;
+  const nxe = optBool(o.nxe, 'enterLongMode option nxe') ?? cpu.features.nx;
+  // The sequence runs at CPL 0 (MOV to CR is privileged); afterwards the CPU runs a kernel (0) or a user
+  // program (3). Rings 1 and 2 exist, but nothing this option is for runs there: set cpu.cpl for them.
+  const cpl = o.cpl === undefined ? undefined : oneOf(o.cpl, 'enterLongMode option cpl', [0, 3] as const);
   const pcide = 1n << 17n;
-  cpu.wrmsr(MSR.IA32_EFER, BigInt(EFER_LME | EFER_SCE | ((o.nxe ?? cpu.features.nx) ? EFER_NXE : 0)));
-  cpu.writeCr(4, BigInt(CR4_PAE | (o.la57 ? CR4_LA57 : 0)) | (extra & ~pcide));
-  const cr3 = BigInt(o.cr3);
+  cpu.wrmsr(MSR.IA32_EFER, BigInt(EFER_LME | EFER_SCE | (nxe ? EFER_NXE : 0)));
+  cpu.writeCr(4, BigInt(CR4_PAE | (la57 ? CR4_LA57 : 0)) | (extra & ~pcide));
   cpu.writeCr(3, cr3 & ~0xfffn);
-  cpu.writeCr(0, BigInt(CR0_PE | ((o.wp ?? true) ? CR0_WP : 0)) | BigInt(CR0_PG >>> 0));
+  cpu.writeCr(0, BigInt(CR0_PE | (wp ? CR0_WP : 0)) | BigInt(CR0_PG >>> 0));
   if (extra & pcide) {
     cpu.writeCr(4, cpu.cr4 | pcide);
     cpu.writeCr(3, cr3);
   } else if ((cr3 & 0xfffn) !== 0n) {
     cpu.writeCr(3, cr3);
   }
-  if (o.cpl !== undefined) cpu.cpl = o.cpl;
+  if (cpl !== undefined) cpu.cpl = cpl;
 }

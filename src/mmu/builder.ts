@@ -7,6 +7,29 @@
 
 import { makeEntry, tableIndex, type EntryFields, type PageLevel } from './entry.js';
 import type { PhysicalMemory } from './physical-memory.js';
+import { hex, intIn, linearAddress, oneOf, optBool, options, show, u64, uint } from '../util/validate.js';
+
+/** Entry flag names `map` accepts (besides `tables` and `overrideTables`). */
+const ENTRY_FLAGS = ['present', 'write', 'user', 'pwt', 'pcd', 'accessed', 'dirty', 'global', 'pat', 'xd', 'pkey'] as const;
+
+/** Check entry flags: known names, booleans, pkey 0..15. */
+function checkEntryFlags(f: unknown, what: string, known: readonly string[]): Record<string, unknown> {
+  const o = options(f, what, known);
+  for (const k of ENTRY_FLAGS) {
+    if (k === 'pkey') {
+      if (o.pkey !== undefined) intIn(o.pkey, `${what} pkey`, 0, 15);
+    } else optBool(o[k], `${what} ${k}`);
+  }
+  return o;
+}
+
+/** A physical address an entry can hold: below 2^52 (SDM 4.5: bits 51:12). */
+function entryAddr(v: unknown, what: string): bigint {
+  const a = uint(v, what, 64);
+  if (typeof v === 'bigint' ? v < 0n : (v as number) < 0) throw new RangeError(`${what} must not be negative, got ${show(v)}`);
+  if (a >= 1n << 52n) throw new RangeError(`${what} ${hex(a)} does not fit the 52-bit address field of an entry`);
+  return a;
+}
 
 export type PageSize = 4096 | 2097152 | 1073741824;
 
@@ -35,17 +58,18 @@ export class PageTableBuilder {
     pool: { start: bigint | number; end: bigint | number },
     opts: { levels?: 4 | 5 } = {},
   ) {
-    this.next = BigInt(pool.start);
-    this.end = BigInt(pool.end);
-    if ((this.next & 0xfffn) !== 0n || this.next < 0n || this.end <= this.next) throw new RangeError(`table pool [0x${this.next.toString(16)}, 0x${this.end.toString(16)}) must be a non-empty 4 KiB aligned range`);
-    this.levels = opts.levels ?? 4;
-    if (this.levels !== 4 && this.levels !== 5) throw new RangeError(`levels must be 4 or 5, got ${String(opts.levels)}`);
+    const p = options(pool, 'PageTableBuilder pool', ['start', 'end'], true);
+    this.next = entryAddr(p.start, 'pool start');
+    this.end = entryAddr(p.end, 'pool end');
+    if ((this.next & 0xfffn) !== 0n || this.end <= this.next) throw new RangeError(`table pool [${hex(this.next)}, ${hex(this.end)}) must be a non-empty 4 KiB aligned range`);
+    const o = options(opts, 'PageTableBuilder options', ['levels']);
+    this.levels = o.levels === undefined ? 4 : oneOf(o.levels, 'PageTableBuilder option levels', [4, 5] as const);
     this.root = this.allocTable();
   }
 
   /** Take a zeroed 4 KiB page from the pool. */
   allocTable(): bigint {
-    if (this.next + 4096n > this.end) throw new RangeError(`page-table pool exhausted at 0x${this.next.toString(16)}`);
+    if (this.next + 4096n > this.end) throw new RangeError(`page-table pool exhausted at ${hex(this.next)}`);
     const pa = this.next;
     this.next += 4096n;
     this.mem.fill(pa, 4096, 0);
@@ -55,6 +79,10 @@ export class PageTableBuilder {
 
   /** Physical address of the entry for va at `level`, creating tables above it as needed. */
   entryAddress(va: bigint, level: PageLevel, tableFlags: Omit<EntryFields, 'addr' | 'ps'> = {}, overrideTables = false): bigint {
+    va = this.va(va, 'entryAddress va');
+    this.level(level, 'entryAddress level');
+    checkEntryFlags(tableFlags, 'table flags', ENTRY_FLAGS);
+    optBool(overrideTables, 'overrideTables');
     let table = this.root;
     for (let l = this.levels as number; l > level; l--) {
       const ea = table + BigInt(tableIndex(va, l as PageLevel) * 8);
@@ -64,7 +92,7 @@ export class PageTableBuilder {
         next = this.allocTable();
         this.mem.write64(ea, makeEntry({ write: true, user: true, ...tableFlags, addr: next }, l as PageLevel));
       } else {
-        if ((e & 0x80n) !== 0n) throw new RangeError(`va 0x${va.toString(16)} is already mapped by a large page at level ${l}`);
+        if ((e & 0x80n) !== 0n) throw new RangeError(`va ${hex(va)} is already mapped by a large page at level ${l}`);
         next = e & 0x000ffffffffff000n;
         if (overrideTables) this.mem.write64(ea, makeEntry({ write: true, user: true, ...tableFlags, addr: next }, l as PageLevel));
       }
@@ -75,11 +103,14 @@ export class PageTableBuilder {
 
   /** Map one page of `size` at va to pa. Default flags: present, read-only, supervisor, executable. */
   map(va: bigint | number, pa: bigint | number, size: PageSize = 4096, flags: MapFlags = {}): bigint {
-    const v = BigInt.asUintN(64, BigInt(va));
-    const p = BigInt(pa);
+    const v = this.va(va, 'map va');
+    const p = entryAddr(pa, 'map pa');
+    oneOf(size, 'map size', [4096, 2097152, 1073741824] as const);
+    const f = checkEntryFlags(flags, 'map flags', [...ENTRY_FLAGS, 'tables', 'overrideTables']);
+    if (f.tables !== undefined) checkEntryFlags(f.tables, 'map flags.tables', ENTRY_FLAGS);
+    optBool(f.overrideTables, 'map flags.overrideTables');
     const sz = BigInt(size);
-    if (size !== 4096 && size !== 2097152 && size !== 1073741824) throw new RangeError(`page size must be 4096, 2097152 or 1073741824, got ${String(size)}`);
-    if ((v & (sz - 1n)) !== 0n || (p & (sz - 1n)) !== 0n) throw new RangeError(`va 0x${v.toString(16)} and pa 0x${p.toString(16)} must be aligned to the page size ${size}`);
+    if ((v & (sz - 1n)) !== 0n || (p & (sz - 1n)) !== 0n) throw new RangeError(`map va ${hex(v)} and pa ${hex(p)} must be aligned to the page size ${size}`);
     const level: PageLevel = size === 4096 ? 1 : size === 2097152 ? 2 : 3;
     const { tables, overrideTables, ...leaf } = flags;
     const ea = this.entryAddress(v, level, tables, overrideTables);
@@ -90,20 +121,26 @@ export class PageTableBuilder {
 
   /** Map a range of 4 KiB pages. */
   mapRange(va: bigint | number, pa: bigint | number, bytes: number, flags: MapFlags = {}, size: PageSize = 4096): void {
+    intIn(bytes, 'mapRange bytes', 0, Number.MAX_SAFE_INTEGER);
+    oneOf(size, 'mapRange size', [4096, 2097152, 1073741824] as const);
     const n = Math.ceil(bytes / size);
     for (let i = 0; i < n; i++) this.map(BigInt(va) + BigInt(i * size), BigInt(pa) + BigInt(i * size), size, flags);
   }
 
   /** Overwrite the entry at `level` for va with a raw value (tables above are created as needed). */
   setEntry(va: bigint | number, level: PageLevel, value: bigint): bigint {
-    const ea = this.entryAddress(BigInt.asUintN(64, BigInt(va)), level);
-    this.mem.write64(ea, value);
+    const v = this.va(va, 'setEntry va');
+    this.level(level, 'setEntry level');
+    const raw = u64(value, 'setEntry value');
+    const ea = this.entryAddress(v, level);
+    this.mem.write64(ea, raw);
     return ea;
   }
 
   /** Read the entry at `level` for va (0n where a table above is missing). */
   getEntry(va: bigint | number, level: PageLevel): bigint {
-    const v = BigInt.asUintN(64, BigInt(va));
+    const v = this.va(va, 'getEntry va');
+    this.level(level, 'getEntry level');
     let table = this.root;
     for (let l = this.levels as number; l > level; l--) {
       const e = this.mem.read64(table + BigInt(tableIndex(v, l as PageLevel) * 8));
@@ -111,5 +148,15 @@ export class PageTableBuilder {
       table = e & 0x000ffffffffff000n;
     }
     return this.mem.read64(table + BigInt(tableIndex(v, level) * 8));
+  }
+
+  /** A linear address these tables can map: canonical for 48-bit (4 levels) or 57-bit (5 levels) addresses. */
+  private va(v: unknown, what: string): bigint {
+    return linearAddress(v, what, this.levels === 5 ? 57 : 48);
+  }
+
+  /** A paging-structure level of these tables: 1 (PTE) .. 4 (PML4E), or 5 (PML5E) with 5-level tables. */
+  private level(l: unknown, what: string): void {
+    intIn(l, what, 1, this.levels);
   }
 }

@@ -6,6 +6,8 @@
  * bigint (API edge). The walker reads entries as two 32-bit halves and uses the `LO_*`/`HI_*` masks.
  */
 
+import { hex, intIn, optBool, options, show, u64 } from '../util/validate.js';
+
 // ---- bit positions (bigint) -----------------------------------------------------------------------------
 export const P = 1n << 0n;
 export const RW = 1n << 1n;
@@ -64,14 +66,27 @@ export interface EntryFields {
 
 const ADDR_MASK_52 = ((1n << 52n) - 1n) & ~0xfffn;
 
+const FLAG_NAMES = ['present', 'write', 'user', 'pwt', 'pcd', 'accessed', 'dirty', 'ps', 'global', 'pat', 'xd'] as const;
+const FIELD_NAMES: readonly string[] = ['addr', ...FLAG_NAMES, 'pkey'];
+
+/** A paging-structure level, 1 (PTE) .. 5 (PML5E). */
+function checkLevel(level: unknown, what: string): void {
+  intIn(level, what, 1, 5);
+}
+
 /**
  * Build an entry. `present` defaults to true; every other flag to false. `level` (1 = PTE) decides where the
  * PAT bit goes when `pat` is set: bit 7 for a PTE, bit 12 for a large-page PDE/PDPTE.
  */
 export function makeEntry(f: EntryFields, level: PageLevel = 1): bigint {
+  options(f, 'entry fields', FIELD_NAMES, true);
+  checkLevel(level, 'entry level');
+  for (const k of FLAG_NAMES) optBool(f[k], `entry field ${k}`);
+  if (typeof f.addr !== 'bigint' && typeof f.addr !== 'number') throw new TypeError(`entry address must be a bigint or an integer number, got ${show(f.addr)}`);
+  if (typeof f.addr === 'number' && !Number.isInteger(f.addr)) throw new RangeError(`entry address must be an integer, got ${show(f.addr)}`);
   const addr = BigInt(f.addr);
-  if (addr < 0n || addr >= 1n << 52n) throw new RangeError(`entry address 0x${addr.toString(16)} is beyond 52 bits`);
-  if ((addr & 0xfffn) !== 0n) throw new RangeError(`entry address 0x${addr.toString(16)} is not 4 KiB aligned`);
+  if (addr < 0n || addr >= 1n << 52n) throw new RangeError(`entry address ${show(f.addr)} is not in 0 .. 2^52-1`);
+  if ((addr & 0xfffn) !== 0n) throw new RangeError(`entry address ${hex(addr)} is not 4 KiB aligned`);
   let e = addr & ADDR_MASK_52;
   if (f.present ?? true) e |= P;
   if (f.write) e |= RW;
@@ -85,7 +100,7 @@ export function makeEntry(f: EntryFields, level: PageLevel = 1): bigint {
   if (f.pat) e |= level === 1 && !f.ps ? PAT_4K : PAT_LARGE;
   if (f.xd) e |= XD;
   if (f.pkey !== undefined) {
-    if (!Number.isInteger(f.pkey) || f.pkey < 0 || f.pkey > 15) throw new RangeError(`pkey must be 0..15, got ${String(f.pkey)}`);
+    intIn(f.pkey, 'entry field pkey', 0, 15);
     e |= BigInt(f.pkey) << PKEY_SHIFT;
   }
   return e;
@@ -93,28 +108,34 @@ export function makeEntry(f: EntryFields, level: PageLevel = 1): bigint {
 
 /** A non-leaf entry pointing at the next table. */
 export function tableEntry(addr: bigint | number, f: Omit<EntryFields, 'addr' | 'ps'> = {}): bigint {
+  options(f, 'tableEntry flags', FIELD_NAMES);
   return makeEntry({ write: true, user: true, ...f, addr, ps: false }, 4);
 }
 
 /** A 4 KiB page PTE. */
 export function pte(addr: bigint | number, f: Omit<EntryFields, 'addr' | 'ps'> = {}): bigint {
+  options(f, 'pte flags', FIELD_NAMES);
   return makeEntry({ ...f, addr, ps: false }, 1);
 }
 
 /** A 2 MiB page PDE (PS=1). */
 export function pde2M(addr: bigint | number, f: Omit<EntryFields, 'addr' | 'ps'> = {}): bigint {
-  if ((BigInt(addr) & 0x1fffffn) !== 0n) throw new RangeError(`2 MiB page address 0x${BigInt(addr).toString(16)} is not 2 MiB aligned`);
+  options(f, 'pde2M flags', FIELD_NAMES);
+  if ((u64(addr, '2 MiB page address') & 0x1fffffn) !== 0n) throw new RangeError(`2 MiB page address ${show(addr)} is not 2 MiB aligned`);
   return makeEntry({ ...f, addr, ps: true }, 2);
 }
 
 /** A 1 GiB page PDPTE (PS=1). */
 export function pdpte1G(addr: bigint | number, f: Omit<EntryFields, 'addr' | 'ps'> = {}): bigint {
-  if ((BigInt(addr) & 0x3fffffffn) !== 0n) throw new RangeError(`1 GiB page address 0x${BigInt(addr).toString(16)} is not 1 GiB aligned`);
+  options(f, 'pdpte1G flags', FIELD_NAMES);
+  if ((u64(addr, '1 GiB page address') & 0x3fffffffn) !== 0n) throw new RangeError(`1 GiB page address ${show(addr)} is not 1 GiB aligned`);
   return makeEntry({ ...f, addr, ps: true }, 3);
 }
 
 /** Decode an entry. `level` decides the meaning of bit 7 (PS or PAT) and of bit 12. */
 export function decodeEntry(e: bigint, level: PageLevel = 1): Required<Omit<EntryFields, 'addr'>> & { addr: bigint } {
+  e = u64(e, 'decodeEntry entry');
+  checkLevel(level, 'decodeEntry level');
   const ps = level !== 1 && (e & PS) !== 0n;
   const leaf = level === 1 || ps;
   const addrMask = ps ? ADDR_MASK_52 & ~((level === 2 ? 0x1fffffn : 0x3fffffffn) as bigint) : ADDR_MASK_52;
@@ -137,5 +158,7 @@ export function decodeEntry(e: bigint, level: PageLevel = 1): Required<Omit<Entr
 
 /** Index of va into the table at `level` (9 bits each; level 1 = PT). */
 export function tableIndex(va: bigint, level: PageLevel): number {
+  u64(va, 'tableIndex va');
+  checkLevel(level, 'tableIndex level');
   return Number((BigInt.asUintN(64, va) >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
 }

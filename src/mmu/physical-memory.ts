@@ -13,6 +13,8 @@
  *   `wr32`, `wr64`, ...), plain numbers (physical addresses are below 2^52, so a number holds them exactly), allocation-free.
  */
 
+import { hex, intIn, options, show, uint } from '../util/validate.js';
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
 const FRAME_CACHE = 64;
@@ -35,15 +37,13 @@ export interface PhysicalMemoryStats {
 
 /** Convert a bigint or number physical address to a number, validating it against the address width. */
 function toNum(pa: bigint | number, limit: number, what: string): number {
-  let n: number;
   if (typeof pa === 'bigint') {
-    if (pa < 0n || pa >= BigInt(limit)) throw new RangeError(`${what} 0x${pa.toString(16)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
-    n = Number(pa);
-  } else {
-    if (!Number.isInteger(pa) || pa < 0 || pa >= limit) throw new RangeError(`${what} ${String(pa)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
-    n = pa;
+    if (pa < 0n || pa >= BigInt(limit)) throw new RangeError(`${what} ${show(pa)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
+    return Number(pa);
   }
-  return n;
+  if (typeof pa !== 'number') throw new TypeError(`${what} must be a bigint or an integer number, got ${show(pa)}`);
+  if (!Number.isInteger(pa) || pa < 0 || pa >= limit) throw new RangeError(`${what} ${show(pa)} is outside the physical address space [0, 2^${Math.log2(limit)})`);
+  return pa;
 }
 
 export class PhysicalMemory {
@@ -65,15 +65,14 @@ export class PhysicalMemory {
   private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
 
   constructor(opts: PhysicalMemoryOptions) {
-    const maxPhysAddr = opts.maxPhysAddr ?? 46;
-    if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 36 || maxPhysAddr > 52) {
-      throw new RangeError(`maxPhysAddr must be an integer 36..52, got ${String(maxPhysAddr)}`);
-    }
+    options(opts, 'PhysicalMemory options', ['size', 'maxPhysAddr'], true);
+    const maxPhysAddr = opts.maxPhysAddr === undefined ? 46 : intIn(opts.maxPhysAddr, 'maxPhysAddr', 36, 52);
     this.maxPhysAddr = maxPhysAddr;
     this.limit = 2 ** maxPhysAddr;
+    if (typeof opts.size !== 'bigint' && typeof opts.size !== 'number') throw new TypeError(`memory size must be a bigint or a number, got ${show(opts.size)}`);
     const size = typeof opts.size === 'bigint' ? Number(opts.size) : opts.size;
     if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > this.limit) {
-      throw new RangeError(`memory size must be a positive multiple of 4096 up to 2^${maxPhysAddr}, got ${String(opts.size)}`);
+      throw new RangeError(`memory size must be a positive multiple of 4096 up to 2^${maxPhysAddr}, got ${show(opts.size)}`);
     }
     this.size = size;
   }
@@ -211,7 +210,7 @@ export class PhysicalMemory {
 
   private check(pa: bigint | number, size: number): number {
     const n = toNum(pa, this.limit, 'physical address');
-    if (n + size > this.limit) throw new RangeError(`access of ${size} bytes at 0x${n.toString(16)} crosses 2^${this.maxPhysAddr}`);
+    if (n + size > this.limit) throw new RangeError(`access of ${size} bytes at physical address ${hex(n)} crosses 2^${this.maxPhysAddr}`);
     return n;
   }
 
@@ -229,24 +228,29 @@ export class PhysicalMemory {
     return (BigInt(this.rd32(n + 4)) << 32n) | BigInt(this.rd32(n));
   }
 
+  // Values must fit the access: -2^(N-1) .. 2^N - 1, negative ones taken as two's complement; anything
+  // else is a RangeError (never truncated).
   write8(pa: bigint | number, v: number | bigint): void {
-    this.wr8(this.check(pa, 1), Number(BigInt.asUintN(8, BigInt(v))));
+    const n = this.check(pa, 1);
+    this.wr8(n, Number(uint(v, 'write8 value', 8)));
   }
   write16(pa: bigint | number, v: number | bigint): void {
-    this.wr16(this.check(pa, 2), Number(BigInt.asUintN(16, BigInt(v))));
+    const n = this.check(pa, 2);
+    this.wr16(n, Number(uint(v, 'write16 value', 16)));
   }
   write32(pa: bigint | number, v: number | bigint): void {
-    this.wr32(this.check(pa, 4), Number(BigInt.asUintN(32, BigInt(v))));
+    const n = this.check(pa, 4);
+    this.wr32(n, Number(uint(v, 'write32 value', 32)));
   }
   write64(pa: bigint | number, v: bigint | number): void {
     const n = this.check(pa, 8);
-    const u = BigInt.asUintN(64, BigInt(v));
+    const u = uint(v, 'write64 value', 64);
     this.wr64(n, Number(u & 0xffffffffn), Number(u >> 32n));
   }
 
   /** Read `length` bytes starting at pa. */
   readBytes(pa: bigint | number, length: number): Uint8Array {
-    if (!Number.isInteger(length) || length < 0 || length > 1 << 30) throw new RangeError(`length must be an integer 0..2^30, got ${String(length)}`);
+    intIn(length, 'readBytes length', 0, 2 ** 30);
     const n = this.check(pa, length);
     const out = new Uint8Array(length);
     let i = 0;
@@ -268,6 +272,7 @@ export class PhysicalMemory {
 
   /** Write bytes starting at pa. */
   writeBytes(pa: bigint | number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array, got ${show(bytes)}`);
     const n = this.check(pa, bytes.length);
     let i = 0;
     while (i < bytes.length) {
@@ -283,7 +288,8 @@ export class PhysicalMemory {
 
   /** Fill a range with a byte value. Filling untouched frames with zero allocates nothing. */
   fill(pa: bigint | number, length: number, value = 0): void {
-    if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${String(length)}`);
+    intIn(length, 'fill length', 0, Number.MAX_SAFE_INTEGER);
+    intIn(value, 'fill value (a byte)', 0, 255);
     const n = this.check(pa, length);
     let i = 0;
     while (i < length) {

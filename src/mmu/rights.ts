@@ -5,7 +5,7 @@
  * acts on the next access without any flush (the TLB holds the key, never the rights the key grants).
  */
 
-import { keyDenies } from '../pks/keys.js';
+import { keyDeniesUnchecked as keyDenies } from '../pks/keys.js';
 
 // ---- access descriptors (one small integer, no objects on the hot path) --------------------------------
 /** Data read. */

@@ -7,6 +7,8 @@
  * It knows nothing of the kernel model.
  */
 
+import { intIn, optBool, show } from '../util/validate.js';
+
 /** MSR index of IA32_PKRS (SDM Vol. 4, Table 2-2). */
 export const MSR_IA32_PKRS = 0x6e1;
 
@@ -28,10 +30,13 @@ export function pkeyWdBit(k: number): number {
   return (1 << (2 * k + 1)) >>> 0;
 }
 
-function checkKey(k: number): void {
-  if (!Number.isInteger(k) || k < 0 || k >= PKEY_COUNT) {
-    throw new RangeError(`protection key must be an integer 0..15, got ${String(k)}`);
-  }
+function checkKey(k: number, what = 'protection key'): void {
+  intIn(k, what, 0, PKEY_COUNT - 1);
+}
+
+/** A PKRU/PKRS value: a 32-bit unsigned integer (IA32_PKRS bits 63:32 are reserved). */
+function checkPkr(v: number, what: string): void {
+  intIn(v, what, 0, 0xffffffff);
 }
 
 /**
@@ -40,10 +45,12 @@ function checkKey(k: number): void {
  * @example pkr({ 1: 'wd', 2: 'ad' }) === 0b10_0000_1000  // WD1 | AD2
  */
 export function pkr(rights: Partial<Record<number, KeyRights>>): number {
+  if (typeof rights !== 'object' || rights === null || Array.isArray(rights)) throw new TypeError(`pkr rights must be an object mapping keys 0..15 to rights, got ${show(rights)}`);
   let v = 0;
   for (const [key, r] of Object.entries(rights)) {
+    if (!/^(0|[1-9][0-9]?)$/.test(key)) throw new RangeError(`pkr: protection key must be an integer 0..15, got ${show(key)}`);
     const k = Number(key);
-    checkKey(k);
+    checkKey(k, 'pkr: protection key');
     switch (r) {
       case 'rw':
         break;
@@ -57,7 +64,7 @@ export function pkr(rights: Partial<Record<number, KeyRights>>): number {
         v |= pkeyAdBit(k);
         break;
       default:
-        throw new RangeError(`rights for key ${k} must be one of rw, ro, wd, ad, none, noaccess; got ${String(r)}`);
+        throw new (typeof r === 'string' ? RangeError : TypeError)(`pkr: rights for key ${k} must be one of 'rw', 'ro', 'wd', 'ad', 'none', 'noaccess', got ${show(r)}`);
     }
   }
   return v >>> 0;
@@ -65,6 +72,7 @@ export function pkr(rights: Partial<Record<number, KeyRights>>): number {
 
 /** Rights that a PKRU/PKRS value gives key k. */
 export function pkrRights(value: number, k: number): 'rw' | 'wd' | 'ad' | 'ad+wd' {
+  checkPkr(value, 'pkrRights value');
   const ad = (value & pkeyAdBit(k)) !== 0;
   const wd = (value & pkeyWdBit(k)) !== 0;
   return ad ? (wd ? 'ad+wd' : 'ad') : wd ? 'wd' : 'rw';
@@ -72,6 +80,7 @@ export function pkrRights(value: number, k: number): 'rw' | 'wd' | 'ad' | 'ad+wd
 
 /** Replace the rights of key k in a PKRU/PKRS value. */
 export function pkrWith(value: number, k: number, r: KeyRights): number {
+  checkPkr(value, 'pkrWith value');
   const cleared = value & ~(pkeyAdBit(k) | pkeyWdBit(k));
   return (cleared | pkr({ [k]: r })) >>> 0;
 }
@@ -89,6 +98,17 @@ export function pkrWith(value: number, k: number, r: KeyRights): number {
  * @param wp     CR0.WP
  */
 export function keyDenies(reg: number, key: number, write: boolean, userAccess: boolean, wp: boolean): boolean {
+  checkPkr(reg, 'keyDenies reg');
+  checkKey(key, 'keyDenies key');
+  const w = optBool(write, 'keyDenies write');
+  const u = optBool(userAccess, 'keyDenies userAccess');
+  const p = optBool(wp, 'keyDenies wp');
+  if (w === undefined || u === undefined || p === undefined) throw new TypeError(`keyDenies write, userAccess and wp must be true or false, got ${show(write)}, ${show(userAccess)}, ${show(wp)}`);
+  return keyDeniesUnchecked(reg, key, w, u, p);
+}
+
+/** `keyDenies` without argument checks, for the MMU's rights check (`reg` 32-bit, `key` 0..15). */
+export function keyDeniesUnchecked(reg: number, key: number, write: boolean, userAccess: boolean, wp: boolean): boolean {
   const bits = reg >>> (2 * key);
   if ((bits & 1) !== 0) return true; // AD
   return write && (bits & 2) !== 0 && (userAccess || wp); // WD
