@@ -28,6 +28,11 @@ export interface PksTask {
   pkrs: number;
 }
 
+/** The two PKRS bits of a protection (AD = 1, WD = 2), before shifting to key k (SDM Vol. 3A 4.6.2). */
+function protBits(p: PksProtection): number {
+  return p === 'rw' ? 0 : p === 'ro' ? 2 : 1;
+}
+
 function keyRights(p: PksProtection): 'rw' | 'wd' | 'ad' {
   if (p === 'rw') return 'rw';
   if (p === 'ro') return 'wd';
@@ -59,13 +64,15 @@ export class PksApi {
   private readonly cpus: readonly Cpu[];
   private irqSaves = 0;
   private taskSwitches = 0;
+  private init = 0;
 
   constructor(cpus: readonly Cpu[]) {
     this.cpus = cpus;
     this.cache = new PkrsCache(cpus.length);
     this.owner[PKS_KEY_DEFAULT] = 'default';
     this.defaults[PKS_KEY_DEFAULT] = 'rw';
-    for (const c of cpus) this.currentTask.push({ name: `swapper/${c.index}`, pkrs: 0 });
+    this.recomputeInit();
+    for (const c of cpus) this.currentTask.push({ name: `swapper/${c.index}`, pkrs: this.init });
   }
 
   /**
@@ -80,6 +87,7 @@ export class PksApi {
       if (this.owner[k] === null) {
         this.owner[k] = consumer;
         this.defaults[k] = init;
+        this.recomputeInit();
         return k;
       }
     }
@@ -93,6 +101,7 @@ export class PksApi {
     if (this.owner[key] === null) throw new RangeError(`key ${key} is not allocated`);
     this.owner[key] = null;
     this.defaults[key] = 'noaccess';
+    this.recomputeInit();
   }
 
   /** Who owns a key (null: free). */
@@ -103,9 +112,13 @@ export class PksApi {
 
   /** PKS_INIT_VALUE: key 0 read-write, each allocated key at its consumer's default, free keys no-access. */
   initValue(): number {
+    return this.init;
+  }
+
+  private recomputeInit(): void {
     let v = 0;
     for (let k = 0; k < PKEY_COUNT; k++) v = pkrWith(v, k, keyRights(this.defaults[k]));
-    return v >>> 0;
+    this.init = v >>> 0;
   }
 
   /** pks_setup on one CPU (boot): its idle thread starts with PKS_INIT_VALUE, written to PKRS. */
@@ -127,9 +140,14 @@ export class PksApi {
 
   /** pks_update_protection: change the calling thread's rights for `key` and load them into PKRS. */
   pks_update_protection(cpu: Cpu, key: number, prot: PksProtection): void {
-    checkKey(key);
+    if (!(key >= 1 && key < PKEY_COUNT && (key | 0) === key)) {
+      if (key === PKS_KEY_DEFAULT) throw new RangeError('key 0 (the default key) is always read-write');
+      checkKey(key);
+    }
+    if (prot !== 'rw' && prot !== 'ro' && prot !== 'noaccess') keyRights(prot);
     const t = this.currentTask[cpu.index];
-    t.pkrs = pkrWith(t.pkrs, key, keyRights(prot));
+    // Allocation-free: this runs around every protected page-table write.
+    t.pkrs = ((t.pkrs & ~(3 << (2 * key))) | (protBits(prot) << (2 * key))) >>> 0;
     this.writeCurrent(cpu);
   }
 
