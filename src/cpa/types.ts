@@ -131,6 +131,8 @@ export interface PageAllocator {
   alloc(order: number, node?: number): number;
   /** Give back a block taken with `alloc` (same order). A double free or a bad address throws RangeError. */
   free(pa: number, order: number): void;
+  /** split_page: an allocated block of 2^order pages becomes 2^order order-0 pages, each freed on its own. */
+  splitAllocated(pa: number, order: number): void;
   /** Free blocks of exactly this order. */
   freeCount(order: number): number;
   /** Free 4 KiB pages in all. */
