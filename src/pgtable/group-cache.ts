@@ -18,16 +18,19 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 
-/** The part of the buddy allocator the cache uses. */
+/** The part of the buddy allocator the cache uses (PageAllocator of src/cpa/types.ts fits). */
 export interface PageSource {
-  alloc(order: number, cpu?: Cpu): number;
+  alloc(order: number): number;
   free(pa: number, order: number): void;
+  /** split_page: an allocated block becomes 2^order order-0 allocations (freed one by one). */
+  splitAllocated(pa: number, order: number): void;
 }
 
 /** Protection hooks, run by the CPU making the call; each does its own kernel TLB flush. */
 export interface GroupProtection {
-  /** Protect `pages` pages at `pa` (set_memory_pks with the page-table key, or set_memory_ro). */
-  protect(cpu: Cpu, pa: number, pages: number): void;
+  /** Protect `pages` pages at `pa` (set_memory_pks with the page-table key, or set_memory_ro); false when
+   * it could not (-ENOMEM: no table left to split the direct map). */
+  protect(cpu: Cpu, pa: number, pages: number): boolean;
   /** Undo it before the pages go back to the buddy allocator (key 0, or set_memory_rw). */
   unprotect(cpu: Cpu, pa: number, pages: number): void;
 }
@@ -134,19 +137,26 @@ export class GroupCache {
 
   private refill(cpu: Cpu): number {
     if (this.grouped) {
-      const block = this.source.alloc(GROUP_ORDER, cpu);
+      const block = this.source.alloc(GROUP_ORDER);
       if (block >= 0) {
+        if (this.protection !== null && !this.protection.protect(cpu, block, GROUP_PAGES)) {
+          this.source.free(block, GROUP_ORDER);
+          return -1;
+        }
         this.stats.refills++;
-        this.protection?.protect(cpu, block, GROUP_PAGES);
+        this.source.splitAllocated(block, GROUP_ORDER);
         // Keep pages 1..511, lowest on top so they are handed out in address order.
         for (let i = GROUP_PAGES - 1; i >= 1; i--) this.list.push(block + i * 4096);
         return block;
       }
     }
-    const pa = this.source.alloc(0, cpu);
+    const pa = this.source.alloc(0);
     if (pa < 0) return -1;
+    if (this.protection !== null && !this.protection.protect(cpu, pa, 1)) {
+      this.source.free(pa, 0);
+      return -1;
+    }
     if (this.grouped) this.stats.fallbacks++;
-    this.protection?.protect(cpu, pa, 1);
     return pa;
   }
 }
