@@ -126,6 +126,10 @@ export class GroupCache {
   get bytesHeld(): number {
     return this.list.length * 4096;
   }
+  /** Is `pa` (page-aligned) a page handed out by the cache now? */
+  isHandedOut(pa: number): boolean {
+    return this.out.has(pa);
+  }
   /** Every page handed out (page-table pages in use). */
   inUse(): IterableIterator<number> {
     return this.out.values();

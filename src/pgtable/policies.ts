@@ -66,6 +66,9 @@ const CR4_PCIDE = 1n << 17n;
 /** The poking mm's alias address (a user-half address no other mm uses) and its self-mapped PTE page. */
 export const POKE_VA = 0x00007ff000000000n;
 export const POKE_PT_VA = POKE_VA + 0x1000n;
+const POKE_LO = Number(POKE_VA & 0xffffffffn);
+const POKE_HI = Number(POKE_VA >> 32n);
+const POKE_PT_LO = Number(POKE_PT_VA & 0xffffffffn);
 
 /** A policy's writer: the EntryWriter of K1's interface, plus batches covering one table page. */
 export abstract class PolicyWriter implements EntryWriter {
@@ -231,25 +234,34 @@ export class PokeWriter extends PolicyWriter {
   private mms: PokeMm[] = [];
   private readonly prevCr3: bigint[] = [];
   private readonly depth: Uint8Array;
+  private readonly early: Uint8Array;
   /** Alias pokes made (each: 2 CR3 writes, alias map + clear, 1 INVLPG). */
   pokes = 0;
 
   constructor(host: WriterHost, cpus: number) {
     super(host);
     this.depth = new Uint8Array(cpus);
+    this.early = new Uint8Array(cpus);
   }
-  /** Install the per-CPU poking mms (built at boot). */
-  setMms(mms: PokeMm[]): void {
-    this.mms = mms;
+  /** Install a CPU's poking mm (built at boot). */
+  setMm(cpu: Cpu, mm: PokeMm): void {
+    this.mms[cpu.index] = mm;
   }
   override windowOpen(cpu: Cpu): boolean {
     return this.depth[cpu.index] > 0;
   }
   protected open(cpu: Cpu, pa: number): void {
     if (this.depth[cpu.index]++ !== 0) throw new RangeError('poke: nested write window');
-    const mm = this.mms[cpu.index];
-    if (mm === undefined) throw new RangeError(`poke: no poking mm for CPU ${cpu.index} (boot builds them)`);
     this.stats.windows++;
+    const mm = this.mms[cpu.index];
+    if (mm === undefined) {
+      // Early boot, before this CPU's poking mm exists (building it refills the cache, whose set_memory_ro
+      // writes direct-map tables): pax_open_kernel, as paging-ro does for the direct map's own tables.
+      this.early[cpu.index] = 1;
+      cpu.writeCr(0, cpu.cr0 & ~CR0_WP);
+      return;
+    }
+    this.early[cpu.index] = 0;
     this.pokes++;
     const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
     this.prevCr3[cpu.index] = cpu.cr3;
@@ -259,16 +271,22 @@ export class PokeWriter extends PolicyWriter {
     const page = pa - (pa % 4096);
     const lo = (page % TWO32 | 0x63) >>> 0; // P | RW | A | D
     const hi = Math.floor(page / TWO32);
-    if (!cpu.store(Number(POKE_PT_VA & 0xffffffffn), Number(POKE_PT_VA >> 32n), 8, lo, hi, ACC_WRITE)) this.fail(cpu, pa);
+    if (!cpu.store(POKE_PT_LO, POKE_HI, 8, lo, hi, ACC_WRITE)) this.fail(cpu, pa);
   }
   protected override store(cpu: Cpu, pa: number, lo: number, hi: number): boolean {
-    return cpu.store((Number(POKE_VA & 0xffffffffn) + (pa % 4096)) >>> 0, Number(POKE_VA >> 32n), 8, lo, hi, ACC_WRITE);
+    if (this.early[cpu.index] === 1) return super.store(cpu, pa, lo, hi);
+    return cpu.store((POKE_LO + (pa % 4096)) >>> 0, POKE_HI, 8, lo, hi, ACC_WRITE);
   }
   protected close(cpu: Cpu): void {
     this.depth[cpu.index]--;
+    if (this.early[cpu.index] === 1) {
+      this.early[cpu.index] = 0;
+      cpu.writeCr(0, cpu.cr0 | CR0_WP);
+      return;
+    }
     // Clear the alias and flush it locally (no other CPU uses this mm: no IPI), then switch back.
-    cpu.store(Number(POKE_PT_VA & 0xffffffffn), Number(POKE_PT_VA >> 32n), 8, 0, 0, ACC_WRITE);
-    cpu.invlpgHalves(Number(POKE_VA & 0xffffffffn), Number(POKE_VA >> 32n));
+    cpu.store(POKE_PT_LO, POKE_HI, 8, 0, 0, ACC_WRITE);
+    cpu.invlpgHalves(POKE_LO, POKE_HI);
     const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
     const prev = this.prevCr3[cpu.index];
     cpu.writeCr(3, pcide ? prev | CR3_NOFLUSH : prev);
