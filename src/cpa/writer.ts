@@ -37,3 +37,42 @@ export const plainWriter: EntryWriter = {
   },
   end(): void {},
 };
+
+/**
+ * A writer for direct-map tables keyed with `ptKey` when no policy has been plugged in yet: PKRS is made to allow
+ * writes with the key around each entry write (the RFC's pks_mk_readwrite / pks_mk_readonly), then restored.
+ * The kernel model's policies replace it (DirectMap.setWriter).
+ */
+export function pksWriter(ptKey: number): EntryWriter {
+  const wd = 2 << (2 * ptKey);
+  const ad = 1 << (2 * ptKey);
+  return {
+    begin(): void {},
+    write(cpu: Cpu, pa: number, lo: number, hi: number): void {
+      const saved = cpu.pkrs;
+      const open = (saved & ~(wd | ad)) >>> 0;
+      if (open !== saved && !cpu.writePkrs(open)) throw cpu.takeException();
+      const ok = directMapStore(cpu, pa, lo, hi);
+      if (open !== saved) cpu.writePkrs(saved);
+      if (!ok) throw cpu.takeException();
+    },
+    end(): void {},
+  };
+}
+
+/**
+ * A writer for direct-map tables mapped read-only: CR0.WP is cleared around each entry write, so the supervisor
+ * write ignores R/W = 0 (SDM Vol. 3A 4.6.1), as PaX's pax_open_kernel did. Interrupts would be off in the kernel.
+ */
+export const wpWriter: EntryWriter = {
+  begin(): void {},
+  write(cpu: Cpu, pa: number, lo: number, hi: number): void {
+    const cr0 = cpu.cr0;
+    const WP = 1n << 16n;
+    if (cr0 & WP) cpu.writeCr(0, cr0 & ~WP);
+    const ok = directMapStore(cpu, pa, lo, hi);
+    if (cr0 & WP) cpu.writeCr(0, cr0);
+    if (!ok) throw cpu.takeException();
+  },
+  end(): void {},
+};
