@@ -4,7 +4,7 @@
  * report any that is writable through the direct map outside a write window, or (PKS policies) lacks the
  * page-table key; under the PKS policies also any CPU whose PKRS lets the key be written outside a window.
  * It reads memory through K1's `lookup` (no TLB, no side effect); `tlb: true` also asks each CPU's TLB
- * with a write translation of each table's alias (that fills TLBs: a hardware-level check, not side-effect free).
+ * with a write translation of each table's alias (tables in use; the cache's free pages are checked in memory only) (that fills TLBs: a hardware-level check, not side-effect free).
  */
 
 import type { Kernel } from './kernel.js';
@@ -36,8 +36,8 @@ export function checkPageTables(k: Kernel, opts: { tlb?: boolean } = {}): Violat
     }
   }
   const tables = k.allPageTables();
-  for (const p of k.cache.freeList()) tables.push(p);
-  for (const pa of tables) {
+  const withFree = tables.concat(k.cache.freeList());
+  for (const pa of withFree) {
     const l = k.dm.lookup(pa);
     if (l === null || !l.present) continue;
     if (pks) {
