@@ -79,6 +79,19 @@ describe('set_memory_* on the direct map', () => {
     expectNoStale(m, [GiB - 8192, GiB - 4096, GiB, GiB + 4096, GiB + 8192, 3 * GiB]);
   });
 
+  it('a range that starts in a large page already as asked goes on into the next one (the step ends with the page)', () => {
+    const { m, dm } = boot({ cpus: 1, memory: GiB }, { directMap: '2M' });
+    const c = m.cpus[0];
+    dm.set_memory_ro(c, directMapVa(64 * MiB), 512);
+    dm.set_memory_ro(c, directMapVa(64 * MiB), 1024);
+    expect(dm.preserved['2M']).toBe(1);
+    expect(dm.lookup(66 * MiB)).toMatchObject({ pageSize: 2 * MiB, write: false });
+    expect(dm.lookup(68 * MiB)!.write).toBe(true);
+    dm.set_memory_ro(c, directMapVa(70 * MiB - 4096), 3);
+    expect(dm.lookup(70 * MiB + 4096)).toMatchObject({ pageSize: 4096, write: false });
+    expect(dm.lookup(70 * MiB + 8192)).toMatchObject({ pageSize: 4096, write: true });
+  });
+
   it('set_memory_4k splits down to 4 KiB without changing any attribute', () => {
     const { m, k, dm } = boot({ cpus: 2, memory: 2 * GiB }, { directMap: '1G' });
     const before = dm.lookup(GiB + 77 * 4096)!;
