@@ -43,3 +43,6 @@ export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.
 export * as regs from './cpu/regs.js';
 export type { CostProfile } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
+
+// The kernel model (src/pgtable, src/pks kernel API, src/cpa): Kernel.boot, address spaces, policies, checker.
+export * from './pgtable/index.js';

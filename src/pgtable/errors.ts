@@ -1,6 +1,6 @@
 /** Errors the kernel model returns as Linux would: an errno, not an architectural fault and not a misuse. */
 
-export const ENOMEM = -12;
+export { ENOMEM } from '../cpa/types.js';
 
 /** A kernel operation failed with an errno (the model's -ENOMEM...). The model is consistent afterwards. */
 export class KernelError extends Error {

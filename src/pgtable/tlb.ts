@@ -10,11 +10,10 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import type { Machine } from '../cpu/machine.js';
+import { TLB_SINGLE_PAGE_FLUSH_CEILING } from '../cpa/flush.js';
 
 /** TLB_NR_DYN_ASIDS of arch/x86/include/asm/tlbflush.h. PCID = ASID + 1 (PCID 0 is the kernel's). */
 export const TLB_NR_DYN_ASIDS = 6;
-/** tlb_single_page_flush_ceiling (arch/x86/mm/tlb.c). */
-export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
 /** What the TLB code needs of an address space. */
 export interface TlbMm {
