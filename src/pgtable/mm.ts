@@ -23,6 +23,7 @@ import {
   populate,
   ptep_get_and_clear,
   ptep_set_wrprotect,
+  ptep_test_and_clear_young,
   pud_clear,
   readEntry,
   set_pte,
@@ -299,6 +300,28 @@ export class AddressSpace implements TlbMm {
       w.end(cpu);
     }
     this.host.tlb.flush_tlb_mm_range(cpu, this, page >>> 0, Math.floor(page / 2 ** 32), 1);
+  }
+
+  /**
+   * Page aging (ptep_clear_flush_young): clear the Accessed bit the hardware set in the PTE; if it was set,
+   * flush the page so the next access sets it again. Returns whether the page was young.
+   */
+  clearYoung(va: bigint | number, opts: MmCallOptions = {}): boolean {
+    this.alive('clearYoung');
+    const v = toVa(va, 'clearYoung');
+    const page = v - (v % 4096);
+    if (!this.pages.has(page / 4096)) throw new RangeError(`clearYoung: 0x${v.toString(16)} is not mapped`);
+    const cpu = opts.cpu ?? this.host.defaultCpu(this);
+    const w = this.host.writer;
+    let young = false;
+    w.begin(cpu);
+    try {
+      young = ptep_test_and_clear_young(w, cpu, (this.pts.get(Math.floor(page / MB2)) as number) + 8 * ((page / 4096) % 512));
+    } finally {
+      w.end(cpu);
+    }
+    if (young) this.host.tlb.flush_tlb_mm_range(cpu, this, page >>> 0, Math.floor(page / 2 ** 32), 1);
+    return young;
   }
 
   /** exit_mmap: switch every CPU off this mm, clear every entry, free the pages and every table. */

@@ -76,6 +76,24 @@ describe.each(POLICY_LIST)('kernel model under %s', (policy) => {
     expectTranslations(c1, mm, [VA, VA + 0x1000n]);
   });
 
+  it('page aging clears the Accessed bit the walker set, and the next access sets it again', () => {
+    const { m, k } = boot(policy);
+    const c0 = m.cpus[0];
+    const mm = k.createAddressSpace();
+    mm.switchTo(c0);
+    mm.map(VA, 1, { write: true });
+    const ptep = Number(mm.pageTables()[3]) + 8 * ((Number(VA) / 4096) % 512);
+    m.memory.write64(ptep, m.memory.read64(ptep) & ~0x20n); // as if never accessed
+    expect(mm.clearYoung(VA)).toBe(false);
+    c0.read(VA, 8, { cpl: 3 });
+    expect(m.memory.read64(ptep) & 0x20n).toBe(0x20n);
+    expect(mm.clearYoung(VA)).toBe(true);
+    expect(m.memory.read64(ptep) & 0x20n).toBe(0n);
+    c0.read(VA, 8, { cpl: 3 }); // the flush made the CPU walk again
+    expect(m.memory.read64(ptep) & 0x20n).toBe(0x20n);
+    expect(k.check()).toEqual([]);
+  });
+
   it('is deterministic: the same operations give the same cycles and stats', () => {
     const run = () => {
       const { m, k } = boot(policy);
