@@ -4,6 +4,7 @@
  * direct map) was applied to the whole block at once, so the direct map shatters less and one kernel TLB
  * flush covers 512 pages.
  *
+ * - one list per NUMA node (list_lru); a CPU takes from its own node's list.
  * - get: the most recently freed page first (LIFO, cache-hot); when empty, refill: one order-9 block from the
  *   buddy allocator, the pre-add callback on the whole block (one kernel range flush), keep the other 511;
  *   when no block is free, fall back to one order-0 page protected on its own.
@@ -20,11 +21,21 @@ import type { Cpu } from '../cpu/cpu.js';
 
 /** The part of the buddy allocator the cache uses (PageAllocator of src/cpa/types.ts fits). */
 export interface PageSource {
-  alloc(order: number): number;
+  /** A block of 2^order pages, preferring NUMA node `node`; -1 when none. */
+  alloc(order: number, node?: number): number;
   free(pa: number, order: number): void;
   /** split_page: an allocated block becomes 2^order order-0 allocations (freed one by one). */
   splitAllocated(pa: number, order: number): void;
 }
+
+/** NUMA placement: the list_lru keeps one list per node; a CPU takes from its node's list first. */
+export interface NumaPlacement {
+  nodes: number;
+  nodeOfCpu(cpuIndex: number): number;
+  nodeOfPage(pa: number): number;
+}
+
+const ONE_NODE: NumaPlacement = { nodes: 1, nodeOfCpu: () => 0, nodeOfPage: () => 0 };
 
 /** Protection hooks, run by the CPU making the call; each does its own kernel TLB flush. */
 export interface GroupProtection {
@@ -53,8 +64,8 @@ export const GROUP_ORDER = 9;
 const GROUP_PAGES = 1 << GROUP_ORDER;
 
 export class GroupCache {
-  /** Free pages, most recently freed last (a stack). */
-  private list: number[] = [];
+  /** Free pages per NUMA node, most recently freed last (stacks). */
+  private readonly lists: number[][];
   /** Every page currently handed out by the cache (for the checker and the conservation tests). */
   private readonly out = new Set<number>();
   readonly stats: GroupCacheStats = { refills: 0, fallbacks: 0, gets: 0, frees: 0, shrunk: 0, failures: 0 };
@@ -63,15 +74,20 @@ export class GroupCache {
     private readonly source: PageSource,
     private readonly protection: GroupProtection | null,
     readonly grouped = true,
-  ) {}
+    private readonly numa: NumaPlacement = ONE_NODE,
+  ) {
+    this.lists = Array.from({ length: numa.nodes }, () => []);
+  }
 
   /** get_grouped_page: a protected page, or -1 (-ENOMEM). */
   get_grouped_page(cpu: Cpu): number {
     let pa: number;
-    if (this.list.length > 0) {
-      pa = this.list.pop() as number;
+    const node = this.numa.nodeOfCpu(cpu.index);
+    const list = this.lists[node];
+    if (list.length > 0) {
+      pa = list.pop() as number;
     } else {
-      pa = this.refill(cpu);
+      pa = this.refill(cpu, node);
       if (pa < 0) {
         this.stats.failures++;
         return -1;
@@ -91,7 +107,7 @@ export class GroupCache {
       this.source.free(pa, 0);
       return;
     }
-    this.list.push(pa);
+    this.lists[this.numa.nodeOfPage(pa)].push(pa);
   }
 
   /**
@@ -99,9 +115,14 @@ export class GroupCache {
    * resetting their protection with one flush per contiguous run. Returns the number freed.
    */
   shrink(cpu: Cpu, max = Infinity): number {
-    const n = Math.min(max, this.list.length);
+    const taken: number[] = [];
+    for (const list of this.lists) {
+      const k = Math.min(max - taken.length, list.length);
+      if (k > 0) for (const p of list.splice(0, k)) taken.push(p);
+    }
+    const n = taken.length;
     if (n <= 0) return 0;
-    const taken = this.list.splice(0, n).sort((a, b) => a - b);
+    taken.sort((a, b) => a - b);
     let runStart = 0;
     for (let i = 1; i <= taken.length; i++) {
       if (i === taken.length || taken[i] !== taken[i - 1] + 4096) {
@@ -116,7 +137,9 @@ export class GroupCache {
 
   /** Free pages held on the list. */
   get freePages(): number {
-    return this.list.length;
+    let n = 0;
+    for (const l of this.lists) n += l.length;
+    return n;
   }
   /** Pages handed out and not yet freed. */
   get pagesInUse(): number {
@@ -124,7 +147,7 @@ export class GroupCache {
   }
   /** Pages the cache holds (on the list) in bytes. */
   get bytesHeld(): number {
-    return this.list.length * 4096;
+    return this.freePages * 4096;
   }
   /** Is `pa` (page-aligned) a page handed out by the cache now? */
   isHandedOut(pa: number): boolean {
@@ -134,14 +157,14 @@ export class GroupCache {
   inUse(): IterableIterator<number> {
     return this.out.values();
   }
-  /** Every free page on the list. */
-  freeList(): readonly number[] {
-    return this.list;
+  /** Every free page on the lists (node 0 first). */
+  freeList(): number[] {
+    return this.lists.flat();
   }
 
-  private refill(cpu: Cpu): number {
+  private refill(cpu: Cpu, node: number): number {
     if (this.grouped) {
-      const block = this.source.alloc(GROUP_ORDER);
+      const block = this.source.alloc(GROUP_ORDER, node);
       if (block >= 0) {
         if (this.protection !== null && !this.protection.protect(cpu, block, GROUP_PAGES)) {
           this.source.free(block, GROUP_ORDER);
@@ -150,11 +173,12 @@ export class GroupCache {
         this.stats.refills++;
         this.source.splitAllocated(block, GROUP_ORDER);
         // Keep pages 1..511, lowest on top so they are handed out in address order.
-        for (let i = GROUP_PAGES - 1; i >= 1; i--) this.list.push(block + i * 4096);
+        const list = this.lists[this.numa.nodeOfPage(block)];
+        for (let i = GROUP_PAGES - 1; i >= 1; i--) list.push(block + i * 4096);
         return block;
       }
     }
-    const pa = this.source.alloc(0);
+    const pa = this.source.alloc(0, node);
     if (pa < 0) return -1;
     if (this.protection !== null && !this.protection.protect(cpu, pa, 1)) {
       this.source.free(pa, 0);

@@ -127,7 +127,12 @@ export class Kernel implements MmHost, WriterHost {
     this.tlb = new TlbState(machine, this.kernelPgd, (cpu0.cr4 & CR4_PCIDE) !== 0n);
     this.writer = makeWriter(policy, this, machine.cpus.length);
     this.dm.setWriter(this.writer);
-    this.cache = new GroupCache(this.buddy, this.groupProtection(), opts.groupedCache ?? true);
+    const buddy = base.buddy;
+    this.cache = new GroupCache(this.buddy, this.groupProtection(), opts.groupedCache ?? true, {
+      nodes: buddy.nodes.length,
+      nodeOfCpu: (i) => base.nodeOfCpu(i),
+      nodeOfPage: (pa) => buddy.nodeOf(pa),
+    });
     if (this.writer instanceof PokeWriter) {
       const w = this.writer;
       for (const c of machine.cpus) w.setMm(c, buildPokingMm(this, c));

@@ -167,6 +167,18 @@ describe('policy mechanics', () => {
     expect(flushes(single)).toBe(single.stats().tablePages); // one per page
   });
 
+  it('NUMA: each node has its own list; a CPU takes table pages from its node', () => {
+    const { m, k } = boot('pks', { nodes: 2, cpus: 2 });
+    const mm = k.createAddressSpace();
+    mm.map(VA, 1, { write: true }, { cpu: m.cpus[1] });
+    const [pgd, ...rest] = mm.pageTables().map(Number);
+    const buddy = k.buddy as unknown as { nodeOf(pa: number): number };
+    expect(buddy.nodeOf(pgd)).toBe(0); // made on CPU 0
+    for (const t of rest) expect(buddy.nodeOf(t)).toBe(1);
+    expect(k.stats().cacheRefills).toBe(2);
+    expect(k.check()).toEqual([]);
+  });
+
   it('the shrinker gives cache pages back with key 0 again', () => {
     const { m, k } = boot('pks');
     const mm = k.createAddressSpace();
