@@ -104,7 +104,8 @@ export class DirectMap implements DirectMapApi {
     this.reserve = o.reserve ?? null;
     this.flushCeiling = o.flushCeiling ?? TLB_SINGLE_PAGE_FLUSH_CEILING;
     this.nx = o.machine.features.nx;
-    const rp = this.reserve?.totalPages ?? 0;
+    // The reserve proper: the pool's pages boot's own tables did not take.
+    const rp = this.reserve?.pagesFree ?? 0;
     this.stats = {
       splits: { '1G': 0, '2M': 0 },
       directPages: { ...o.directPages },
