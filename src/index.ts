@@ -43,3 +43,6 @@ export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.
 export * as regs from './cpu/regs.js';
 export type { CostProfile } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
+
+// src/cpa + src/pgtable/buddy.ts, boot.ts (kernel model base: direct map, change_page_attr, buddy, boot)
+export * from './cpa/index.js';
