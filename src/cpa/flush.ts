@@ -63,14 +63,19 @@ function flushOnCpu(c: Cpu): void {
 }
 
 const ipiOptions = { handler: flushOnCpu };
+/** Every online CPU but the key (a machine's CPU list never changes). */
+const othersOf = new WeakMap<Cpu, readonly Cpu[]>();
 
 /** Run the current flush on every CPU of `machine`: IPIs to the others, the local flush overlapping the wait. */
 function onEachCpu(machine: Machine, cpu: Cpu, counters: FlushCounters | undefined): void {
   const n = machine.cpus.length;
   const t0 = cpu.stats.cycles;
   if (n > 1) {
-    const others: Cpu[] = [];
-    for (const c of machine.cpus) if (c !== cpu) others.push(c);
+    let others = othersOf.get(cpu);
+    if (others === undefined) {
+      others = machine.cpus.filter((c) => c !== cpu);
+      othersOf.set(cpu, others);
+    }
     machine.sendIpi(cpu, others, ipiOptions);
     if (counters) counters.ipis += others.length;
   }
