@@ -44,5 +44,8 @@ export * as regs from './cpu/regs.js';
 export type { CostProfile } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
 
-// The kernel model (src/pgtable, src/pks kernel API, src/cpa): Kernel.boot, address spaces, policies, checker.
+// src/cpa + src/pgtable/buddy.ts, boot.ts (kernel model base: direct map, change_page_attr, buddy, boot)
+export * from './cpa/index.js';
+
+// The kernel model (src/pgtable, src/pks kernel API): Kernel.boot, address spaces, policies, checker.
 export * from './pgtable/index.js';

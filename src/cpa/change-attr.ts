@@ -12,7 +12,7 @@
 import type { Cpu } from '../cpu/cpu.js';
 import type { DirectMap } from './direct-map.js';
 import { split_large_page } from './split.js';
-import { PAGE_OFFSET_HI } from './types.js';
+import { flushDirectMapRange } from './flush.js';
 
 /** The attribute change of one call (part of Linux's cpa_data: mask_set, mask_clr, force_split), as halves. */
 export interface CpaMasks {
@@ -32,6 +32,10 @@ class CpaData {
   m: CpaMasks = CPA_NO_MASK;
 }
 
+/** cpa_data objects by nesting depth (reused: no allocation per call). */
+const pool: CpaData[] = [];
+let depth = 0;
+
 /** Apply the masks to an entry's halves: (old & ~clr) | set. */
 function newLo(lo: number, m: CpaMasks): number {
   return ((lo & ~m.clrLo) | m.setLo) >>> 0;
@@ -46,8 +50,9 @@ function newHi(hi: number, m: CpaMasks): number {
  */
 export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, numpages: number, m: CpaMasks, flush: boolean): number {
   if (numpages === 0) return 0;
-  // One cpa_data per call: a policy's writer may itself call set_memory_* (paging-ro), so no shared state.
-  const cpa = new CpaData();
+  // One cpa_data per nesting level: a policy's writer may itself call set_memory_* (paging-ro).
+  if (depth === pool.length) pool.push(new CpaData());
+  const cpa = pool[depth++];
   cpa.pa = pa;
   cpa.numpages = numpages;
   cpa.flushTlb = false;
@@ -56,16 +61,15 @@ export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, nu
   dm.writer.begin(cpu);
   try {
     ret = __change_page_attr_set_clr(dm, cpu, cpa, pa, numpages);
+  } catch (e) {
+    depth--;
+    throw e;
   } finally {
     dm.writer.end(cpu);
   }
   // cpa_flush: only when something changed; flush_tlb_kernel_range picks INVLPG per page or a full flush.
-  if (cpa.flushTlb && flush) {
-    const TWO32 = 2 ** 32;
-    const hi = PAGE_OFFSET_HI + Math.floor(pa / TWO32);
-    const start = (BigInt(hi >>> 0) << 32n) | BigInt(pa % TWO32);
-    dm.flush_tlb_kernel_range(cpu, start, start + BigInt(numpages) * 4096n);
-  }
+  if (cpa.flushTlb && flush) flushDirectMapRange(dm.machine, cpu, pa, numpages, dm.stats, dm.flushCeiling);
+  depth--;
   return ret;
 }
 

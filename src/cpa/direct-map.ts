@@ -32,6 +32,9 @@ const TWO32 = 2 ** 32;
 /** PGD index of PAGE_OFFSET (bits 47:39 of 0xffff888000000000). */
 export const DIRECT_MAP_PGD_INDEX = 273;
 
+const WALK_SHIFTS = [30, 21, 12];
+const LEAF_SIZES: readonly PageBytes[] = [1073741824, 2097152, 4096];
+
 /** Entry bits in the low half (SDM Vol. 3A 4.5, Tables 4-15 to 4-20). */
 export const E_P = 1 << 0;
 export const E_RW = 1 << 1;
@@ -104,7 +107,8 @@ export class DirectMap implements DirectMapApi {
     this.reserve = o.reserve ?? null;
     this.flushCeiling = o.flushCeiling ?? TLB_SINGLE_PAGE_FLUSH_CEILING;
     this.nx = o.machine.features.nx;
-    const rp = this.reserve?.totalPages ?? 0;
+    // The reserve proper: the pool's pages boot's own tables did not take.
+    const rp = this.reserve?.pagesFree ?? 0;
     this.stats = {
       splits: { '1G': 0, '2M': 0 },
       directPages: { ...o.directPages },
@@ -223,7 +227,7 @@ export class DirectMap implements DirectMapApi {
     const w = this.w;
     this.readEntry(cpu, this.pgdPa + 8 * (DIRECT_MAP_PGD_INDEX + Math.floor(pa / 2 ** 39)), w);
     let table = entryAddr(w.lo, w.hi, 4096);
-    const shifts = [30, 21, 12];
+    const shifts = WALK_SHIFTS;
     for (let i = 0; i < 3; i++) {
       const level = (3 - i) as 1 | 2 | 3;
       const entryPa = table + 8 * (Math.floor(pa / 2 ** shifts[i]) % 512);
@@ -243,7 +247,7 @@ export class DirectMap implements DirectMapApi {
     const mem = this.machine.memory;
     const pgde = this.pgdPa + 8 * (DIRECT_MAP_PGD_INDEX + Math.floor(pa / 2 ** 39));
     let table = entryAddr(mem.rd32(pgde), mem.rd32(pgde + 4), 4096);
-    const sizes: PageBytes[] = [1073741824, 2097152, 4096];
+    const sizes = LEAF_SIZES;
     for (let i = 0; i < 3; i++) {
       const level = (3 - i) as 1 | 2 | 3;
       const entryPa = table + 8 * (Math.floor(pa / sizes[i]) % 512);

@@ -10,6 +10,7 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import type { Machine } from '../cpu/machine.js';
+import { PAGE_OFFSET_HI } from './types.js';
 
 /**
  * tlb_single_page_flush_ceiling: ranges of up to this many pages are flushed one INVLPG per page, larger ones
@@ -62,14 +63,19 @@ function flushOnCpu(c: Cpu): void {
 }
 
 const ipiOptions = { handler: flushOnCpu };
+/** Every online CPU but the key (a machine's CPU list never changes). */
+const othersOf = new WeakMap<Cpu, readonly Cpu[]>();
 
 /** Run the current flush on every CPU of `machine`: IPIs to the others, the local flush overlapping the wait. */
 function onEachCpu(machine: Machine, cpu: Cpu, counters: FlushCounters | undefined): void {
   const n = machine.cpus.length;
   const t0 = cpu.stats.cycles;
   if (n > 1) {
-    const others: Cpu[] = [];
-    for (const c of machine.cpus) if (c !== cpu) others.push(c);
+    let others = othersOf.get(cpu);
+    if (others === undefined) {
+      others = machine.cpus.filter((c) => c !== cpu);
+      othersOf.set(cpu, others);
+    }
     machine.sendIpi(cpu, others, ipiOptions);
     if (counters) counters.ipis += others.length;
   }
@@ -115,6 +121,23 @@ export function flush_tlb_kernel_range(
   } else {
     curFull = false;
     [curLo, curHi] = vaHalves(first, 'start');
+    curPages = pages;
+  }
+  onEachCpu(machine, cpu, counters);
+}
+
+/**
+ * The same on the hot path: `pages` pages from the direct-map address of physical address `pa` (no BigInt, no
+ * allocation). cpa uses it for its cpa_flush.
+ */
+export function flushDirectMapRange(machine: Machine, cpu: Cpu, pa: number, pages: number, counters: FlushCounters | undefined, ceiling: number): void {
+  if (pages <= 0) return;
+  if (pages > ceiling) {
+    curFull = true;
+  } else {
+    curFull = false;
+    curLo = pa % TWO32 >>> 0;
+    curHi = (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) >>> 0;
     curPages = pages;
   }
   onEachCpu(machine, cpu, counters);

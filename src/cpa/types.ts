@@ -100,7 +100,8 @@ export interface CpaStats {
   entriesChanged: number;
   /** set_memory_* calls that returned -ENOMEM. */
   enomem: number;
-  /** Tables held by the reserve for protected direct-map tables (free + in use), and their bytes. */
+  /** Pages held by the reserve for direct-map splits at the end of boot (the protected pool less the tables boot
+   * wrote from it), and their bytes: the memory the reserve holds. */
   reservePages: number;
   reserveBytes: number;
   /** Reserve tables handed out for splits. */

@@ -113,12 +113,22 @@ export function writeKernelTables(machine: Machine, spec: KernelTablesSpec): Ker
         const pt = newTable();
         pointer(frame(pmd), j, pt);
         const dv = frame(pt);
-        for (let k = 0; k < 512; k++) {
-          const p = b + k * 4096;
-          if (p >= size) break;
-          leaf(dv, k, p, c2 === 2 ? classify(p, p + 4096) === 1 : c2 === 1, false);
-          directPages['4K']++;
+        const n = Math.min(512, (size - b) / 4096);
+        if (c2 === 2) {
+          for (let k = 0; k < n; k++) leaf(dv, k, b + k * 4096, classify(b + k * 4096, b + (k + 1) * 4096) === 1, false);
+        } else {
+          // One protection over the 2 MiB: the high half is the same for all 512 entries (no 4 GiB crossing).
+          let lo = baseLo;
+          let hi = (baseHi | Math.floor(b / TWO32)) >>> 0;
+          if (c2 === 1 && spec.protect === 'readonly') lo &= ~E_RW;
+          if (c2 === 1 && spec.protect === 'pkey') hi = (hi | (spec.ptKey << EH_PKEY_SHIFT)) >>> 0;
+          const low = b % TWO32;
+          for (let k = 0; k < n; k++) {
+            dv.setUint32(8 * k, (low + k * 4096) | lo, true);
+            dv.setUint32(8 * k + 4, hi, true);
+          }
         }
+        directPages['4K'] += n;
       }
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The kernel model's barrel: the Kernel facade and the pieces under it (PKS API, grouped page cache, policy
- * writers, set_p*d helpers, address spaces, user TLB management, checker), with K1's public pieces (boot,
- * buddy allocator, direct map / change_page_attr, their types).
+ * writers, set_p*d helpers, address spaces, user TLB management, checker). The base it stands on (boot, buddy
+ * allocator, direct map / change_page_attr) is exported by src/cpa/index.ts.
  */
 
 export { Kernel, type KernelOptions, type Oops, type StrayWriteResult } from './kernel.js';
@@ -61,26 +61,4 @@ export { TlbState, TLB_NR_DYN_ASIDS, type TlbMm, type TlbStats } from './tlb.js'
 export { PksApi, PKS_KEY_DEFAULT, PKS_ENOSPC, type PksProtection, type PksTask, type PksStats } from '../pks/api.js';
 export { PkrsCache, type PkrsCacheStats } from '../pks/pkrs-cache.js';
 
-// K1's pieces.
-export { bootKernel, TEXT_PA, TEXT_VA, type KernelBase } from './boot.js';
-export { BuddyAllocator, NodeAllocator, MAX_ORDER } from './buddy.js';
-export { DirectMap } from '../cpa/direct-map.js';
-export { flush_tlb_kernel_range, flush_tlb_all, TLB_SINGLE_PAGE_FLUSH_CEILING } from '../cpa/flush.js';
-export { TableReserve, rfcReservePages } from '../cpa/reserve.js';
-export { directMapStore, directMapVa, dmLo, dmHi, plainWriter } from '../cpa/writer.js';
-export {
-  PAGE_OFFSET,
-  PAGE_OFFSET_HI,
-  ENOMEM,
-  NO_PAGE,
-  type EntryWriter,
-  type TableSource,
-  type DirectMapApi,
-  type DirectMapLookup,
-  type DirectMapSize,
-  type TableProtection,
-  type SetMemoryOptions,
-  type CpaStats,
-  type BootOptions,
-  type PageAllocator,
-} from '../cpa/types.js';
+// K1's pieces (boot, buddy, direct map, cpa) are exported by src/cpa/index.ts.
