@@ -14,8 +14,9 @@ import { usesPks } from './policies.js';
 export interface Violation {
   /** 'writable': R/W = 1 in the direct map outside a window; 'no-key': the leaf lacks the page-table key;
    * 'pkrs-open': a CPU's PKRS lets the key be written outside a window; 'tlb-writable': a CPU translates a
-   * write to the table's alias (a stale TLB entry or a missing protection). */
-  kind: 'writable' | 'no-key' | 'pkrs-open' | 'tlb-writable';
+   * write to the table's alias (a stale TLB entry or a missing protection); 'alias': an address space maps a
+   * page-table page writable (a second way to write it). */
+  kind: 'writable' | 'no-key' | 'pkrs-open' | 'tlb-writable' | 'alias';
   /** The table page (for 'pkrs-open': none). */
   pa: bigint | null;
   cpu?: number;
@@ -46,6 +47,20 @@ export function checkPageTables(k: Kernel, opts: { tlb?: boolean } = {}): Violat
       out.push({ kind: 'writable', pa: BigInt(pa), detail: `table 0x${pa.toString(16)} is writable in the direct map (${l.pageSize} page)` });
     }
   }
+  // Walk every address space's tree from its PGD (the user half) in memory: no leaf may map a table writable.
+  const isTable = new Set(withFree);
+  const mem = k.machine.memory;
+  const walk = (table: number, level: number, mmId: number): void => {
+    const n = level === 4 ? 256 : 512;
+    for (let i = 0; i < n; i++) {
+      const lo = mem.rd32(table + 8 * i);
+      if ((lo & 1) === 0) continue;
+      const next = (mem.rd32(table + 8 * i + 4) & 0xfffff) * 2 ** 32 + ((lo & 0xfffff000) >>> 0);
+      if (level > 1 && (lo & 0x80) === 0) walk(next, level - 1, mmId);
+      else if ((lo & 2) !== 0 && isTable.has(next)) out.push({ kind: 'alias', pa: BigInt(next), detail: `address space ${mmId} maps table 0x${next.toString(16)} writable (entry ${i} of 0x${table.toString(16)})` });
+    }
+  };
+  for (const mm of k.addressSpaces()) walk(mm.pgdPa, 4, mm.id);
   if (opts.tlb === true) {
     for (const c of cpus) {
       if (k.writer.windowOpen(c)) continue;

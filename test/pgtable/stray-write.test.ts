@@ -77,6 +77,29 @@ describe.each(POLICY_LIST)('stray write under %s', (policy) => {
   }
 });
 
+describe('the checker', () => {
+  it.each(['pks', 'paging-ro'] as const)('%s: reports a planted writable alias of a page table, a table left writable, and an open PKRS', (policy) => {
+    const { m, k } = boot(policy, { soft: true });
+    const mm = k.createAddressSpace();
+    mm.map(VA, 2, { write: true });
+    const [, , pmd, pt] = mm.pageTables().map(Number);
+    expect(k.check()).toEqual([]);
+    // An attacker (soft mode lets it through) points the second PTE at the PMD page, writable and user.
+    const evil = (BigInt(pmd) | 0x67n) as bigint;
+    k.strayWrite(pt + 8 * ((Number(VA) / 4096 + 1) % 512), evil);
+    expect(k.check().map((v) => v.kind)).toContain('alias');
+    if (policy === 'pks') {
+      m.cpus[1].writePkrs(0); // PKRS opened behind the kernel's back
+      expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'pkrs-open', cpu: 1 }));
+      k.dm.set_memory_pks(m.cpus[0], pt, 1, 0); // a table given key 0 again
+      expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'no-key', pa: BigInt(pt) }));
+    } else {
+      k.dm.set_memory_rw(m.cpus[0], pt, 1); // a table made writable and left so
+      expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'writable', pa: BigInt(pt) }));
+    }
+  });
+});
+
 describe('faults inside a write window', () => {
   // (poke writes through its alias, which maps any frame: no entry write of it can fault.)
   it.each(['pks', 'pks-lock', 'paging-ro'] as const)('%s: a fault in the window leaves no table writable', (policy) => {
