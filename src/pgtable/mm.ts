@@ -70,6 +70,7 @@ export class AddressSpace implements TlbMm {
     const w = this.host.writer;
     let done = 0;
     let failed = '';
+    let error: unknown = null;
     let pt = -1;
     w.begin(cpu);
     try {
@@ -90,14 +91,21 @@ export class AddressSpace implements TlbMm {
           break;
         }
         const rec: PageRec = { pa, write: prot.write === true, user: prot.user ?? true, exec: prot.exec === true, cow: false };
+        try {
+          set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
+        } catch (e) {
+          this.host.putPage(pa);
+          error = e;
+          break;
+        }
         this.pages.set(a / 4096, rec);
-        set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
       }
     } finally {
       w.end(cpu);
     }
-    if (failed !== '') {
+    if (failed !== '' || error !== null) {
       if (done > 0) this.unmap(v, done, { cpu });
+      if (error !== null) throw error;
       throw new KernelError(ENOMEM, `map: out of memory for a ${failed} at 0x${(v + done * 4096).toString(16)} (-ENOMEM); nothing was mapped`);
     }
   }

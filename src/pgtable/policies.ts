@@ -28,6 +28,7 @@ import { ACC_WRITE } from '../mmu/rights.js';
 import type { PksApi } from '../pks/api.js';
 import type { DirectMapApi, EntryWriter } from '../cpa/types.js';
 import { directMapVa } from '../cpa/writer.js';
+import { KernelError } from './errors.js';
 import { dmHiS, dmLoS } from './set-pte.js';
 
 export type ProtectionPolicy = 'none' | 'pks' | 'pks-lock' | 'paging-ro' | 'poke';
@@ -207,7 +208,11 @@ export class PagingRoWriter extends PolicyWriter {
     if (this.host.isCpaProtected(pa)) {
       this.viaWp[cpu.index] = (this.viaWp[cpu.index] << 1) & 0xff;
       const r = this.host.dm.set_memory_rw(cpu, directMapVa(pa - (pa % 4096)), 1);
-      if (r !== 0) throw new RangeError(`paging-ro: set_memory_rw failed with ${r} (out of reserve tables)`);
+      if (r !== 0) {
+        this.viaWp[cpu.index] >>>= 1;
+        this.depth[cpu.index]--;
+        throw new KernelError(r, `paging-ro: set_memory_rw of table 0x${pa.toString(16)} failed with ${r} (no reserve table left to split the direct map)`);
+      }
     } else {
       // pax_open_kernel: clear CR0.WP around the store (the direct map's own tables; CPA would recurse).
       this.viaWp[cpu.index] = ((this.viaWp[cpu.index] << 1) | 1) & 0xff;
