@@ -67,10 +67,15 @@ export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, nu
   } finally {
     dm.writer.end(cpu);
   }
-  // cpa_flush: only when something changed; flush_tlb_kernel_range picks INVLPG per page or a full flush.
-  if (cpa.flushTlb && flush) flushDirectMapRange(dm.machine, cpu, pa, numpages, dm.stats, dm.flushCeiling);
+  // Only when something changed (CPA_FLUSHTLB), and even after an error: the pages before it did change.
+  if (cpa.flushTlb && flush) cpa_flush(dm, cpu, pa, numpages);
   depth--;
   return ret;
+}
+
+/** cpa_flush: the changed range on every CPU; flush_tlb_kernel_range picks INVLPG per page or a full flush. */
+function cpa_flush(dm: DirectMap, cpu: Cpu, pa: number, numpages: number): void {
+  flushDirectMapRange(dm.machine, cpu, pa, numpages, dm.stats, dm.flushCeiling);
 }
 
 /** __change_page_attr_set_clr: walk the range, one entry (or one large page) per step. */
