@@ -163,6 +163,18 @@ describe('bootKernel', () => {
     expect(k.buddy.alloc(0, 1)).toBeGreaterThanOrEqual(512 * MiB);
   });
 
+  it("splits the direct map with tables from the calling CPU's node (no protection)", () => {
+    const m = new Machine({ cpus: 4, memory: 1 * GiB });
+    const k = bootKernel(m, { nodes: 2, directMap: '2M' });
+    const before = new Set(k.directMap.tables());
+    expect(k.directMap.set_memory_ro(m.cpus[3], directMapVa(100 * MiB + 4096), 1)).toBe(0);
+    const added = k.directMap.tables().filter((t) => !before.has(t));
+    expect(added.length).toBe(1);
+    expect(k.buddy.nodeOf(added[0])).toBe(1);
+    expect(k.directMap.set_memory_ro(m.cpus[0], directMapVa(600 * MiB + 4096), 1)).toBe(0);
+    expect(k.buddy.nodeOf(k.directMap.lookup(600 * MiB)!.tablePa)).toBe(0);
+  });
+
   it('is deterministic: the same boot gives the same tables and cycles', () => {
     const run = () => {
       const m = new Machine({ cpus: 2, memory: GiB });
