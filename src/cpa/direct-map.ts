@@ -276,6 +276,18 @@ export class DirectMap implements DirectMapApi {
   /** Every page-table page mapping the direct map: PUD pages, then the PMD and PTE pages under each, in
    * address order (the PGD, shared with the rest of the kernel half, is `pgdPa`). */
   tables(): number[] {
+    // Only a split changes the set (Linux never frees direct-map tables): recompute after one, else copy.
+    const n = this.stats.splits['1G'] + this.stats.splits['2M'];
+    if (this.tablesCache === null || this.tablesAt !== n) {
+      this.tablesCache = this.scanTables();
+      this.tablesAt = n;
+    }
+    return this.tablesCache.slice();
+  }
+  private tablesCache: number[] | null = null;
+  private tablesAt = -1;
+
+  private scanTables(): number[] {
     const mem = this.machine.memory;
     const out: number[] = [];
     const visit = (table: number, level: number): void => {
