@@ -26,7 +26,7 @@ import {
   type SetMemoryOptions,
   type TableSource,
 } from './types.js';
-import { dmHi, dmLo } from './writer.js';
+import { dmHiS, dmLoS } from './writer.js';
 
 const TWO32 = 2 ** 32;
 /** PGD index of PAGE_OFFSET (bits 47:39 of 0xffff888000000000). */
@@ -214,7 +214,7 @@ export class DirectMap implements DirectMapApi {
   /** Read the 8-byte entry at `pa` through the direct map as `cpu` (lookup_address); a refused read is an oops. */
   readEntry(cpu: Cpu, pa: number, out: WalkOut): void {
     cpu.xv = NO_EXCEPTION;
-    out.lo = cpu.load(dmLo(pa), dmHi(pa), 8, ACC_READ);
+    out.lo = cpu.load(dmLoS(pa), dmHiS(pa), 8, ACC_READ);
     if (cpu.xv !== NO_EXCEPTION) throw cpu.takeException();
     out.hi = cpu.loadHi;
   }

@@ -19,7 +19,7 @@ export {
   type DirectMapSize,
   type TableProtection,
 } from './types.js';
-export { plainWriter, pksWriter, wpWriter, directMapStore, directMapVa, dmLo, dmHi } from './writer.js';
+export { plainWriter, pksWriter, wpWriter, directMapStore, directMapVa, dmLo, dmHi, dmLoS, dmHiS } from './writer.js';
 export { DirectMap, DIRECT_MAP_PGD_INDEX } from './direct-map.js';
 export { flush_tlb_kernel_range, flush_tlb_all, TLB_SINGLE_PAGE_FLUSH_CEILING } from './flush.js';
 export { TableReserve, rfcReservePages, type PhysRange } from './reserve.js';
