@@ -29,7 +29,8 @@ class CpaData {
   pa = 0;
   numpages = 0;
   flushTlb = false;
-  m: CpaMasks = CPA_NO_MASK;
+  /** This call's own copy of the masks (the caller's object may be reused by a nested call). */
+  readonly m: CpaMasks = { ...CPA_NO_MASK };
 }
 
 /** cpa_data objects by nesting depth (reused: no allocation per call). */
@@ -56,7 +57,11 @@ export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, nu
   cpa.pa = pa;
   cpa.numpages = numpages;
   cpa.flushTlb = false;
-  cpa.m = m;
+  cpa.m.setLo = m.setLo;
+  cpa.m.setHi = m.setHi;
+  cpa.m.clrLo = m.clrLo;
+  cpa.m.clrHi = m.clrHi;
+  cpa.m.forceSplit = m.forceSplit;
   let ret: number;
   dm.writer.begin(cpu);
   try {
