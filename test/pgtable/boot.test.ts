@@ -132,6 +132,20 @@ describe('bootKernel', () => {
     for (const t of k.bootTables) expect(k.directMap.lookup(t)!.pkey).toBe(1);
   });
 
+  it('on 1 TiB, keying scattered 2 MiB blocks (as a page-table cache refill does) costs host memory per table only', () => {
+    const m = new Machine({ cpus: 2, memory: 2 ** 40 });
+    const k = bootKernel(m, { directMap: '1G', protect: 'pkey' });
+    const frames0 = m.memory.stats.framesAllocated;
+    for (let i = 0; i < 40; i++) {
+      const pa = (37 + i * 25) * GiB + ((i * 97) % 512) * 2 * MiB;
+      expect(k.directMap.set_memory_pks(m.cpus[i % 2], directMapVa(pa), 512, 1)).toBe(0);
+      expect(k.directMap.lookup(pa)).toMatchObject({ pageSize: 2 * MiB, pkey: 1 });
+    }
+    // Each block split its 1 GiB page once (one new PMD page) and changed one PDE in place.
+    expect(k.directMap.stats.splits).toEqual({ '1G': 40, '2M': 0 });
+    expect(m.memory.stats.framesAllocated - frames0).toBe(40);
+  });
+
   it("protect 'pkey': a supervisor write to any boot table through the direct map raises #PF with PK", () => {
     const m = new Machine({ cpus: 2, memory: 512 * MiB });
     const k = bootKernel(m, { directMap: '2M', protect: 'pkey', ptKey: 2 });
