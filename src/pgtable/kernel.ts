@@ -12,7 +12,7 @@ import type { Cpu } from '../cpu/cpu.js';
 import { PageFault, VEC_PF } from '../cpu/faults.js';
 import type { Machine } from '../cpu/machine.js';
 import type { DirectMapApi, DirectMapSize, PageAllocator } from '../cpa/types.js';
-import { directMapStore, directMapVa } from '../cpa/writer.js';
+import { directMapStore } from '../cpa/writer.js';
 import { PksApi, type PksTask } from '../pks/api.js';
 import { bootKernel } from './boot.js';
 import { checkPageTables, type Violation } from './check.js';
@@ -350,13 +350,13 @@ export class Kernel implements MmHost, WriterHost {
     const key = this.ptKey;
     if (usesPks(this.policy)) {
       return {
-        protect: (cpu, pa, pages) => dm.set_memory_pks(cpu, directMapVa(pa), pages, key) === 0,
-        unprotect: (cpu, pa, pages) => void dm.set_memory_pks(cpu, directMapVa(pa), pages, 0),
+        protect: (cpu, pa, pages) => dm.set_memory_pks(cpu, pa, pages, key) === 0,
+        unprotect: (cpu, pa, pages) => void dm.set_memory_pks(cpu, pa, pages, 0),
       };
     }
     return {
-      protect: (cpu, pa, pages) => dm.set_memory_ro(cpu, directMapVa(pa), pages) === 0,
-      unprotect: (cpu, pa, pages) => void dm.set_memory_rw(cpu, directMapVa(pa), pages),
+      protect: (cpu, pa, pages) => dm.set_memory_ro(cpu, pa, pages) === 0,
+      unprotect: (cpu, pa, pages) => void dm.set_memory_rw(cpu, pa, pages),
     };
   }
 }

@@ -27,9 +27,8 @@ import type { ArchFault } from '../cpu/faults.js';
 import { ACC_WRITE } from '../mmu/rights.js';
 import type { PksApi } from '../pks/api.js';
 import type { DirectMapApi, EntryWriter } from '../cpa/types.js';
-import { directMapVa } from '../cpa/writer.js';
+import { dmHiS, dmLoS } from '../cpa/writer.js';
 import { KernelError } from './errors.js';
-import { dmHiS, dmLoS } from './set-pte.js';
 
 export type ProtectionPolicy = 'none' | 'pks' | 'pks-lock' | 'paging-ro' | 'poke';
 export const POLICIES: readonly ProtectionPolicy[] = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -207,7 +206,7 @@ export class PagingRoWriter extends PolicyWriter {
     this.stats.windows++;
     if (this.host.isCpaProtected(pa)) {
       this.viaWp[cpu.index] = (this.viaWp[cpu.index] << 1) & 0xff;
-      const r = this.host.dm.set_memory_rw(cpu, directMapVa(pa - (pa % 4096)), 1);
+      const r = this.host.dm.set_memory_rw(cpu, pa - (pa % 4096), 1);
       if (r !== 0) {
         this.viaWp[cpu.index] >>>= 1;
         this.depth[cpu.index]--;
@@ -224,7 +223,7 @@ export class PagingRoWriter extends PolicyWriter {
     this.viaWp[cpu.index] >>>= 1;
     this.depth[cpu.index]--;
     if (wp) cpu.writeCr(0, cpu.cr0 | CR0_WP);
-    else this.host.dm.set_memory_ro(cpu, directMapVa(pa - (pa % 4096)), 1);
+    else this.host.dm.set_memory_ro(cpu, pa - (pa % 4096), 1);
   }
 }
 
