@@ -158,7 +158,7 @@ export class Kernel implements MmHost, WriterHost {
     this.writer.fill(cpu, pgd, 0, 256, 0, 0);
     this.writer.copy(cpu, pgd, this.kernelPgd, 256, 256); // clone_pgd_range: the shared kernel half
     const id = ++this.mmCount;
-    const mm = new AddressSpace(this, id, pgd, this.pks.createTask(`mm${id}`));
+    const mm = new AddressSpace(this, id, pgd);
     this.mms.add(mm);
     return mm;
   }
@@ -212,12 +212,16 @@ export class Kernel implements MmHost, WriterHost {
     for (const i of mm.cpumask) if (!this.tlb.lazy[i]) return this.machine.cpus[i];
     return this.machine.cpus[0];
   }
+  createTask(name: string): PksTask {
+    return this.pks.createTask(name);
+  }
   switchTask(cpu: Cpu, task: PksTask): void {
     this.pks.switchTo(cpu, task);
   }
   forget(mm: AddressSpace): void {
     this.mms.delete(mm);
-    for (const c of this.machine.cpus) if (this.pks.current(c) === mm.task) this.pks.switchTo(c, this.idle[c.index]);
+    const threads = mm.tasks();
+    for (const c of this.machine.cpus) if (threads.includes(this.pks.current(c))) this.pks.switchTo(c, this.idle[c.index]);
   }
 
   // ---- WriterHost --------------------------------------------------------------------------------------------

@@ -47,9 +47,25 @@ export class AddressSpace implements TlbMm {
     readonly id: number,
     /** The PGD page (from the cache, kernel half already copied). */
     readonly pgdPa: number,
-    /** The thread of this process: its PKRS is switched in with it. */
-    readonly task: PksTask,
   ) {}
+
+  /** This process's thread on each CPU (one thread per CPU it runs on): its PKRS is switched in with it. */
+  private readonly threads = new Map<number, PksTask>();
+
+  /** The thread of this process that runs on `cpu`. */
+  threadOn(cpu: Cpu): PksTask {
+    let t = this.threads.get(cpu.index);
+    if (t === undefined) {
+      t = this.host.createTask(`mm${this.id}/${cpu.index}`);
+      this.threads.set(cpu.index, t);
+    }
+    return t;
+  }
+
+  /** Every thread of this process. */
+  tasks(): PksTask[] {
+    return [...this.threads.values()];
+  }
 
   get destroyed(): boolean {
     return this.dead;
@@ -299,7 +315,7 @@ export class AddressSpace implements TlbMm {
   switchTo(cpu: Cpu): void {
     this.alive('switchTo');
     this.host.tlb.switch_mm(cpu, this);
-    this.host.switchTask(cpu, this.task);
+    this.host.switchTask(cpu, this.threadOn(cpu));
   }
 
   /** What the model intends va to map to, from its own records (null: unmapped). */
