@@ -97,7 +97,9 @@ export class Kernel implements MmHost, WriterHost {
     const policy = opts.protection ?? 'none';
     if (!POLICIES.includes(policy)) throw new RangeError(`protection must be one of ${POLICIES.join(', ')}; got ${String(policy)}`);
     if (usesPks(policy) && !machine.features.pks) throw new RangeError(`protection '${policy}' needs a CPU with PKS (features.pks)`);
-    if (policy === 'poke' && machine.cpus.length > 255) throw new RangeError('poke: at most 255 CPUs');
+    for (const b of ['groupedCache', 'soft'] as const) {
+      if (opts[b] !== undefined && typeof opts[b] !== 'boolean') throw new TypeError(`${b} must be a boolean, got ${String(opts[b])}`);
+    }
     this.machine = machine;
     this.policy = policy;
     this.soft = opts.soft === true;
