@@ -116,6 +116,8 @@ describe('the checker', () => {
     } else {
       k.dm.set_memory_rw(m.cpus[0], pt, 1); // a table made writable and left so
       expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'writable', pa: BigInt(pt) }));
+      m.cpus[1].writeCr(0, m.cpus[1].cr0 & ~(1n << 16n)); // CR0.WP cleared and left so
+      expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'wp-off', cpu: 1 }));
     }
   });
 });
