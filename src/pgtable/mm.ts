@@ -344,32 +344,45 @@ export class AddressSpace implements TlbMm {
 
   // ---- internals -------------------------------------------------------------------------------------------
 
-  /** pud_alloc / pmd_alloc / pte_alloc down to the PT page for `a`; -1 when a table cannot be allocated. */
-  private pte_alloc(cpu: Cpu, a: number): number {
-    const w = this.host.writer;
+  /** pud_alloc: the PUD page for `a` (allocated and set_p4d'd into the PGD if missing; P4D folded), or -1. */
+  private pud_alloc(cpu: Cpu, a: number): number {
     const gi = Math.floor(a / 2 ** 39);
     let pud = this.puds.get(gi);
     if (pud === undefined) {
       pud = this.host.allocTable(cpu);
       if (pud < 0) return -1;
       this.puds.set(gi, pud);
-      populate(w, cpu, this.pgdPa + 8 * gi, pud); // set_p4d (folded into the PGD)
+      populate(this.host.writer, cpu, this.pgdPa + 8 * gi, pud); // set_p4d
     }
+    return pud;
+  }
+
+  /** pmd_alloc: the PMD page for `a` (allocated and set_pud'd if missing), or -1. */
+  private pmd_alloc(cpu: Cpu, a: number): number {
     const ui = Math.floor(a / GB);
     let pmd = this.pmds.get(ui);
     if (pmd === undefined) {
+      const pud = this.pud_alloc(cpu, a);
+      if (pud < 0) return -1;
       pmd = this.host.allocTable(cpu);
       if (pmd < 0) return -1;
       this.pmds.set(ui, pmd);
-      populate(w, cpu, pud + 8 * (ui % 512), pmd); // set_pud
+      populate(this.host.writer, cpu, pud + 8 * (ui % 512), pmd); // set_pud
     }
+    return pmd;
+  }
+
+  /** pte_alloc: the PT page for `a` (allocated and set_pmd'd if missing, with the levels above), or -1. */
+  private pte_alloc(cpu: Cpu, a: number): number {
     const mi = Math.floor(a / MB2);
     let pt = this.pts.get(mi);
     if (pt === undefined) {
+      const pmd = this.pmd_alloc(cpu, a);
+      if (pmd < 0) return -1;
       pt = this.host.allocTable(cpu);
       if (pt < 0) return -1;
       this.pts.set(mi, pt);
-      populate(w, cpu, pmd + 8 * (mi % 512), pt); // set_pmd
+      populate(this.host.writer, cpu, pmd + 8 * (mi % 512), pt); // set_pmd
     }
     return pt;
   }
