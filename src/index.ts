@@ -46,3 +46,9 @@ export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverri
 
 // Exception vectors (src/cpu/faults.ts), for assertions on `fault.vector`.
 export { VEC_DE, VEC_DB, VEC_BP, VEC_OF, VEC_BR, VEC_UD, VEC_NM, VEC_DF, VEC_TS, VEC_NP, VEC_SS, VEC_GP, VEC_PF, VEC_AC } from './cpu/faults.js';
+
+// src/cpa + src/pgtable/buddy.ts, boot.ts (kernel model base: direct map, change_page_attr, buddy, boot)
+export * from './cpa/index.js';
+
+// The kernel model (src/pgtable, src/pks kernel API): Kernel.boot, address spaces, policies, checker.
+export * from './pgtable/index.js';
