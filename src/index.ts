@@ -43,3 +43,11 @@ export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.
 export * as regs from './cpu/regs.js';
 export type { CostProfile } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
+
+// src/cpu: the interpreter (decode/, exec/, run.ts)
+export type { RunOptions, RunResult, RunHooks, RunStopReason, HookResult, ExceptionEvent, ExceptionHookResult, MemoryAccessEvent } from './cpu/run-types.js';
+export { interpState } from './cpu/run.js';
+export { Insn } from './cpu/decode/insn.js';
+export { decode, DEC_OK, DEC_UD, DEC_GP, DEC_MORE, MAX_INSN_LEN } from './cpu/decode/decoder.js';
+export { formatInsn } from './cpu/decode/disasm.js';
+export { ICache, icacheOf } from './cpu/icache.js';
