@@ -6,7 +6,7 @@
  */
 
 import { Insn, SEG_FS, SEG_GS, SEG_NONE } from './insn.js';
-import { BY_KEY, F_ACC, F_B, F_D64, F_F64, F_LOCK, F_ONE, F_REGONLY, F_W16, F_Z32, IMM_B, IMM_NONE, IMM_O, IMM_V, IMM_W, IMM_WB, IMM_Z, PF_ANY, PF_NONE, ROWS, type OpRow } from './opcodes.js';
+import { BY_KEY, F_ACC, F_B, F_D64, F_F64, F_LOCK, F_ONE, F_REGONLY, F_W16, F_Z32, IMM_B, IMM_NONE, IMM_O, IMM_V, IMM_W, IMM_WB, IMM_Z, PF_ANY, PF_NONE, PF_STRICT, F_Y, ROWS, type OpRow } from './opcodes.js';
 
 export const DEC_OK = 0;
 /** #UD: not a supported instruction, or LOCK where not allowed. */
@@ -64,8 +64,8 @@ export function decode(buf: Uint8Array, avail: number, d: Insn): number {
       case 0x2e:
       case 0x36:
       case 0x3e:
-        seg = SEG_NONE; // ignored in 64-bit mode, and they cancel an earlier FS/GS override
-        break;
+        break; // ignored in 64-bit mode (SDM Vol. 1 3.3.7.1), without cancelling an FS/GS override
+
       case 0x64:
         seg = SEG_FS;
         break;
@@ -112,7 +112,8 @@ export function decode(buf: Uint8Array, avail: number, d: Insn): number {
     if (r.modrmExact >= 0 && r.modrmExact !== modrm) continue;
     if (r.mod === 1 && mod === 3) continue;
     if (r.mod === 2 && mod !== 3) continue;
-    if (r.pfx === PF_NONE ? repPfx !== 0 : r.pfx !== PF_ANY && !(r.pfx === 0x66 ? opsz16 : repPfx === r.pfx)) continue;
+    // Mandatory prefixes: F2/F3 take precedence over 66 (SDM Vol. 2A 2.1.2)
+    if (r.pfx === PF_STRICT ? repPfx !== 0 || opsz16 : r.pfx === PF_NONE ? repPfx !== 0 : r.pfx !== PF_ANY && !(r.pfx === 0x66 ? opsz16 && repPfx === 0 : repPfx === r.pfx)) continue;
     row = r;
     break;
   }
@@ -124,7 +125,8 @@ export function decode(buf: Uint8Array, avail: number, d: Insn): number {
   if ((f & F_B) !== 0) osz = 1;
   else if ((f & F_W16) !== 0) osz = 2;
   else if ((f & F_F64) !== 0) osz = 8;
-  else if ((f & F_D64) !== 0) osz = opsz16 ? 2 : 8;
+  else if ((f & F_D64) !== 0) osz = opsz16 && !rexW ? 2 : 8;
+  else if ((f & F_Y) !== 0) osz = rexW ? 8 : 4;
   else if (rexW) osz = (f & F_Z32) !== 0 ? 4 : 8;
   else osz = opsz16 && !mandatory66 ? 2 : 4;
   d.osz = osz;
@@ -150,6 +152,7 @@ export function decode(buf: Uint8Array, avail: number, d: Insn): number {
   if (modrm >= 0) {
     const rm = modrm & 7;
     d.reg = row.byteReg ? reg8(regField | rexR, hasRex) : regField | rexR;
+    if ((f & F_REGONLY) !== 0 && (d.reg === 1 || (d.reg > 4 && d.reg !== 8))) return DEC_UD; // no such CR (Vol. 2B MOV CR)
     if (mod === 3 || (f & F_REGONLY) !== 0) {
       d.rm = row.byteRm ? reg8(rm | rexB, hasRex) : rm | rexB;
     } else {

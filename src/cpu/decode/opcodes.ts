@@ -32,9 +32,11 @@ export const F_W16 = 32; // operand size 16 whatever the prefixes
 export const F_ACC = 64; // the r/m operand is the accumulator (A8, A9: TEST AL/eAX, imm)
 export const F_ONE = 128; // immediate 1 (shift by one)
 export const F_Z32 = 256; // operand size 16 or 32, never 64 (IN/OUT eAX)
+export const F_Y = 512; // operand size 32 or 64 (REX.W), never 16 (SDM 'y' operands)
 
 export const PF_ANY = 0;
 export const PF_NONE = 1; // no F2/F3 (66 allowed as operand size)
+export const PF_STRICT = 2; // no 66, F2 or F3
 
 // Immediate kinds
 export const IMM_NONE = 0;
@@ -84,6 +86,7 @@ function def(opc: string, mn: string, spec: string, fn: Handler, o: Opts = {}): 
   const t = opc.split(' ');
   let pfx = PF_ANY;
   if (t[0] === 'NP') pfx = PF_NONE;
+  else if (t[0] === 'NP!') pfx = PF_STRICT;
   else if (t[0] === '66' || t[0] === 'F3' || t[0] === 'F2') pfx = parseInt(t[0], 16);
   if (pfx !== PF_ANY) t.shift();
   let map = 0;
@@ -282,21 +285,22 @@ def('FF/4', 'JMP', 'Ev', jmpE, { f: F_F64, cls: H });
 def('FF/6', 'PUSH', 'Ev', pushE, { f: F_D64 });
 
 // ---- two-byte map (0F) ------------------------------------------------------------------------------------------
-def('0F 00/3', 'LTR', 'Ew', sys.ltr, { f: F_W16, cls: CL_SERIAL });
+def('0F 00/3', 'LTR', 'Ev', sys.ltr, { cls: CL_SERIAL }); // reads 16 bits (r32/m16 in the SDM)
 def('0F 01/0 m', 'SGDT', 'M', sys.sgdt, { cc: 0 });
 def('0F 01/1 m', 'SIDT', 'M', sys.sgdt, { cc: 1 });
 def('0F 01/2 m', 'LGDT', 'M', sys.lgdt, { cc: 0, cls: CL_SERIAL });
 def('0F 01/3 m', 'LIDT', 'M', sys.lgdt, { cc: 1, cls: CL_SERIAL });
 def('0F 01/7 m', 'INVLPG', 'M', sys.invlpg, { cls: H });
-def('0F 01 !CA', 'CLAC', '', sys.stacClac, { cc: 0 });
-def('0F 01 !CB', 'STAC', '', sys.stacClac, { cc: 1 });
-def('0F 01 !EE', 'RDPKRU', '', sys.rdpkru, { cls: H });
-def('0F 01 !EF', 'WRPKRU', '', sys.wrpkru, { cls: H });
-def('0F 01 !F8', 'SWAPGS', '', sys.swapgs, { cls: H });
-def('0F 01 !F9', 'RDTSCP', '', sys.rdtsc, { cc: 1, cls: H });
+def('NP! 0F 01 !CA', 'CLAC', '', sys.stacClac, { cc: 0 });
+def('NP! 0F 01 !CB', 'STAC', '', sys.stacClac, { cc: 1 });
+def('NP! 0F 01 !EE', 'RDPKRU', '', sys.rdpkru, { cls: H });
+def('NP! 0F 01 !EF', 'WRPKRU', '', sys.wrpkru, { cls: H });
+def('NP! 0F 01 !F8', 'SWAPGS', '', sys.swapgs, { cls: H });
+def('NP! 0F 01 !F9', 'RDTSCP', '', sys.rdtsc, { cc: 1, cls: H });
 def('0F 05', 'SYSCALL', '', sys.syscall, { cls: H });
 def('0F 07', 'SYSRET', '', sys.sysret, { cls: H });
 def('0F 08', 'INVD', '', sys.privNop, { cls: CL_SERIAL });
+def('F3 0F 09', 'WBNOINVD', '', sys.privNop, { cls: CL_SERIAL });
 def('0F 09', 'WBINVD', '', sys.privNop, { cls: CL_SERIAL });
 def('0F 0B', 'UD2', '', misc.ud);
 def('0F 0D', 'NOP', 'Ev', misc.nop);
@@ -316,13 +320,13 @@ def('0F A5', 'SHLD', 'Ev,Gv,CL', shiftDouble, { cc: 0, aux: 1 });
 def('0F AB', 'BTS', 'Ev,Gv', btEG, { f: L, cc: 1 });
 def('0F AC', 'SHRD', 'Ev,Gv,Ib', shiftDouble, { cc: 1 });
 def('0F AD', 'SHRD', 'Ev,Gv,CL', shiftDouble, { cc: 1, aux: 1 });
-def('F3 0F AE/0 r', 'RDFSBASE', 'Ry', sys.fsgsbase, { cc: 0 });
-def('F3 0F AE/1 r', 'RDGSBASE', 'Ry', sys.fsgsbase, { cc: 1 });
-def('F3 0F AE/2 r', 'WRFSBASE', 'Ry', sys.fsgsbase, { cc: 2 });
-def('F3 0F AE/3 r', 'WRGSBASE', 'Ry', sys.fsgsbase, { cc: 3 });
-def('NP 0F AE/5 r', 'LFENCE', '', misc.nop, { cls: CL_FENCE });
-def('NP 0F AE/6 r', 'MFENCE', '', misc.nop, { cls: CL_FENCE });
-def('NP 0F AE/7 r', 'SFENCE', '', misc.nop, { cls: CL_FENCE });
+def('F3 0F AE/0 r', 'RDFSBASE', 'Ry', sys.fsgsbase, { f: F_Y, cc: 0 });
+def('F3 0F AE/1 r', 'RDGSBASE', 'Ry', sys.fsgsbase, { f: F_Y, cc: 1 });
+def('F3 0F AE/2 r', 'WRFSBASE', 'Ry', sys.fsgsbase, { f: F_Y, cc: 2 });
+def('F3 0F AE/3 r', 'WRGSBASE', 'Ry', sys.fsgsbase, { f: F_Y, cc: 3 });
+def('NP! 0F AE/5 r', 'LFENCE', '', misc.nop, { cls: CL_FENCE });
+def('NP! 0F AE/6 r', 'MFENCE', '', misc.nop, { cls: CL_FENCE });
+def('NP! 0F AE/7 r', 'SFENCE', '', misc.nop, { cls: CL_FENCE });
 def('NP 0F AE/7 m', 'CLFLUSH', 'Mb', misc.nop, { cls: CL_FENCE });
 def('0F AF', 'IMUL', 'Gv,Ev', imulGE, { cls: CL_MUL });
 def('0F B0', 'CMPXCHG', 'Eb,Gb', cmpxchg, { f: B | L });
@@ -350,8 +354,8 @@ def('0F C8+r', 'BSWAP', 'Zv', bswap);
 // ---- three-byte map (0F 38) ---------------------------------------------------------------------------------------
 def('NP 0F 38 F0 m', 'MOVBE', 'Gv,Mv', movbe, { cc: 0 });
 def('NP 0F 38 F1 m', 'MOVBE', 'Mv,Gv', movbe, { cc: 1 });
-def('66 0F 38 F6', 'ADCX', 'Gy,Ey', adcxAdox, { cc: 0 });
-def('F3 0F 38 F6', 'ADOX', 'Gy,Ey', adcxAdox, { cc: 1 });
+def('66 0F 38 F6', 'ADCX', 'Gy,Ey', adcxAdox, { f: F_Y, cc: 0 });
+def('F3 0F 38 F6', 'ADOX', 'Gy,Ey', adcxAdox, { f: F_Y, cc: 1 });
 def('66 0F 38 82 m', 'INVPCID', 'Gq,M', sys.invpcid, { f: F_F64, cls: H });
 
 /** Rows by key, in table order (the first row that matches wins). */

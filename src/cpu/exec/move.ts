@@ -53,16 +53,17 @@ export function movMoffs(s: St, d: Insn): void {
 
 /** MOVZX Gv,Eb/Ew (0F B6, B7): d.cc is the source size. */
 export function movzx(s: St, d: Insn): void {
-  const v = readE(s, d, d.cc);
+  const v = readE(s, d, d.cc > d.osz ? d.osz : d.cc);
   if (s.cpu.xv >= 0) return;
   setR(s, d.reg, d.osz, v, 0);
 }
 
 /** MOVSX Gv,Eb/Ew (0F BE, BF) and MOVSXD Gv,Ed (63): d.cc is the source size. */
 export function movsx(s: St, d: Insn): void {
-  const v = readE(s, d, d.cc);
+  const ssz = d.cc > d.osz ? d.osz : d.cc; // MOVSXD with a 16-bit operand moves 16 bits
+  const v = readE(s, d, ssz);
   if (s.cpu.xv >= 0) return;
-  const sh = 32 - d.cc * 8;
+  const sh = 32 - ssz * 8;
   const x = sh === 0 ? v | 0 : (v << sh) >> sh;
   setR(s, d.reg, d.osz, x >>> 0, x < 0 ? 0xffffffff : 0);
 }

@@ -349,7 +349,7 @@ export function sgdt(s: St, d: Insn): void {
  */
 export function ltr(s: St, d: Insn): void {
   if (!priv(s)) return;
-  const sel = readE(s, d, 2);
+  const sel = readE(s, d, 2) & 0xffff;
   if (s.cpu.xv >= 0) return;
   if ((sel & ~3) === 0) return void s.cpu.raise(13, 0);
   if ((sel & 4) !== 0 || (sel & ~7) + 15 > s.gdtrLimit) return void s.cpu.raise(13, sel & ~3);
