@@ -90,6 +90,7 @@ function syncIn(s: St): void {
   s.fRaw = s.cpu.rflagsNum & ARITH;
   s.ripLo = s.cpu.ripLo >>> 0;
   s.ripHi = s.cpu.ripHi >>> 0;
+  s.selectorsForCpl();
   s.cplChanged();
   s.segChanged();
 }

@@ -54,8 +54,8 @@ export class St {
   trSel = 0;
   trBase = 0n;
   trLimit = 0;
-  cs = 0x08;
-  ss = 0x10;
+  cs = 0x10;
+  ss = 0x18;
 
   /** Last effective address (ea). */
   eaLo = 0;
@@ -107,8 +107,18 @@ export class St {
     this.lo = cpu.regLo;
     this.hi = cpu.regHi;
     this.cost = cost;
-    this.cs = cpu.cpl === 3 ? 0x33 : 0x08;
-    this.ss = cpu.cpl === 3 ? 0x2b : 0x10;
+    this.selectorsForCpl();
+  }
+
+  /**
+   * CS/SS as Linux lays out its GDT (0x10/0x18 kernel, 0x33/0x2b user) when the CPL was set from outside
+   * (cpu.cpl = 3) so that they disagree with CS.RPL; delivery pushes these.
+   */
+  selectorsForCpl(): void {
+    const cpl = this.cpu.cpl;
+    if ((this.cs & 3) === cpl) return;
+    this.cs = cpl === 3 ? 0x33 : 0x10;
+    this.ss = cpl === 3 ? 0x2b : 0x18;
   }
 
   /** Recompute what depends on CPL. */
