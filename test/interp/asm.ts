@@ -74,6 +74,9 @@ export class Asm {
       case 'MI':
         x = Instruction.createMemI32(code, a[0], a[1]);
         break;
+      case 'IR':
+        x = Instruction.createI32Reg(code, a[0], a[1]);
+        break;
       case 'RRI':
         x = Instruction.createRegRegI32(code, a[0], a[1], a[2]);
         break;
