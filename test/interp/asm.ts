@@ -98,6 +98,10 @@ export class Asm {
   imm(code: Code, v: number): this {
     return this.push(Instruction.createI32(code, v));
   }
+  /** Raw bytes (for forms iced builds only through special constructors, e.g. REP string instructions). */
+  raw(...bytes: number[]): this {
+    return this.push(Instruction.createDeclareByte(Uint8Array.from(bytes)));
+  }
   br(code: Code, target: bigint): this {
     return this.push(Instruction.createBranch(code, target));
   }
