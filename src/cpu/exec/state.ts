@@ -200,7 +200,7 @@ export function ea(s: St, d: Insn): void {
     }
   }
   if (d.asz === 4) hi = 0;
-  else hi += Math.floor(lo / 4294967296);
+  else if (lo > 0xffffffff) hi += (lo - (lo >>> 0)) / 4294967296; // carry (lo < 2^36)
   lo >>>= 0;
   if (d.seg !== 0) {
     if (d.seg === SEG_FS) {
@@ -210,7 +210,7 @@ export function ea(s: St, d: Insn): void {
       lo += s.gsLo;
       hi += s.gsHi;
     }
-    hi += Math.floor(lo / 4294967296);
+    if (lo > 0xffffffff) hi += 1;
     lo >>>= 0;
   }
   s.eaLo = lo;
@@ -221,7 +221,7 @@ export function ea(s: St, d: Insn): void {
 export function addr(s: St, lo: number, hi: number, n: number): void {
   const l = (lo >>> 0) + n;
   s.eaLo = l >>> 0;
-  s.eaHi = (hi + Math.floor(l / 4294967296)) | 0;
+  s.eaHi = l < 0 ? (hi - 1) | 0 : l > 0xffffffff ? (hi + 1) | 0 : hi | 0;
 }
 
 // ---- memory -----------------------------------------------------------------------------------------------------
