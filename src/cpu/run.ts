@@ -167,6 +167,7 @@ function loop(s: St, max: number): RunResult {
   const mem = cpu.memory;
   const ic = icacheOf(mem);
   const codeHook = s.hooks?.onCode;
+  const stats = cpu.stats;
   let n = 0;
   let pageNo = -1;
   let pageHi = 0;
@@ -204,6 +205,7 @@ function loop(s: St, max: number): RunResult {
         if (r !== null) return r;
         continue;
       }
+      d.cost = s.cost[d.cls];
       if (!d.straddles) page[off] = d;
     }
     if (codeHook !== undefined) {
@@ -220,7 +222,7 @@ function loop(s: St, max: number): RunResult {
     s.nxLo = nl >>> 0;
     s.nxHi = nl > 0xffffffff ? (ripHi + 1) >>> 0 : ripHi;
     s.budget = max - n;
-    cpu.stats.cycles += s.cost[d.cls];
+    stats.cycles += d.cost;
     d.fn(s, d);
     if (cpu.xv >= 0) {
       n += s.extra;
