@@ -50,6 +50,12 @@ export class Asm {
       case '':
         x = Instruction.create(code);
         break;
+      case 'I':
+        x = Instruction.createI32(code, a[0]);
+        break;
+      case 'II':
+        x = Instruction.createI32I32(code, a[0], a[1]);
+        break;
       case 'R':
         x = Instruction.createReg(code, a[0]);
         break;
