@@ -29,6 +29,8 @@ export function interpState(cpu: Cpu): St {
     const p = cpu.profile;
     s = new St(cpu, costTable(p));
     s.costTaken = p.insn.branch;
+    s.costLoad = p.insn.load;
+    s.costStore = p.insn.store;
     s.costNotTaken = p.insn.branchNotTaken;
     s.costString = p.insn.string;
     s.divCost[1] = p.insn.div8;

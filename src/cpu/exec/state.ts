@@ -73,6 +73,9 @@ export class St {
   /** Cost of instruction classes (exec/cost.ts), from the profile. */
   readonly cost: Float64Array;
   costTaken = 0;
+  /** Issue cost of an explicit load / store (profile insn.load / insn.store). */
+  costLoad = 0;
+  costStore = 0;
   costNotTaken = 0;
   costString = 0;
   /** Divide cost by operand size in bytes (index 1, 2, 4, 8). */
@@ -229,6 +232,7 @@ export function addr(s: St, lo: number, hi: number, n: number): void {
 /** Load from a linear address with the access descriptor; the high half of an 8-byte load goes to vHi. */
 export function load(s: St, lo: number, hi: number, sz: number, acc: number): number {
   if (s.watch) s.memHook(s, false, lo, hi, sz, 0, 0);
+  s.cpu.stats.cycles += s.costLoad; // issue cost; the core charges the translation and the data access
   const v = s.cpu.load(lo, hi, sz, acc);
   s.vHi = sz === 8 ? s.cpu.loadHi : 0;
   return v;
@@ -237,6 +241,7 @@ export function load(s: St, lo: number, hi: number, sz: number, acc: number): nu
 /** Store; false (with the exception pending in cpu.xv) when it faulted, and nothing was written. */
 export function store(s: St, lo: number, hi: number, sz: number, vLo: number, vHi: number, acc: number): boolean {
   if (s.watch) s.memHook(s, true, lo, hi, sz, vLo, vHi);
+  s.cpu.stats.cycles += s.costStore;
   return s.cpu.store(lo, hi, sz, vLo, vHi, acc);
 }
 
