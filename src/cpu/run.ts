@@ -176,7 +176,9 @@ function loop(s: St, max: number): RunResult {
   let pageBase = 0;
   let page: (Insn | undefined)[] | null = null;
   let gen = -1;
-  while (n < max) {
+  // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
+  let events = 0;
+  while (n + events < max) {
     const ripLo = s.ripLo;
     const ripHi = s.ripHi;
     // ---- fetch: translate the code page on entry (SDM 4.6: fetches are checked like any access) ----
@@ -184,6 +186,7 @@ function loop(s: St, max: number): RunResult {
       const pa = cpu.xlate((ripLo & ~0xfff) >>> 0, ripHi | 0, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
       if (pa < 0) {
         pageNo = -1;
+        events++;
         const r = takeException(s, n, max);
         if (r !== null) return r;
         continue;
@@ -203,6 +206,7 @@ function loop(s: St, max: number): RunResult {
     if (d === undefined) {
       d = fetchDecode(s, pageBase, off, ripLo, ripHi);
       if (d === null) {
+        events++;
         const r = takeException(s, n, max);
         if (r !== null) return r;
         continue;
@@ -223,16 +227,18 @@ function loop(s: St, max: number): RunResult {
     const nl = ripLo + d.len;
     s.nxLo = nl >>> 0;
     s.nxHi = nl > 0xffffffff ? (ripHi + 1) >>> 0 : ripHi;
-    s.budget = max - n;
+    s.budget = max - n - events;
     stats.cycles += d.cost;
     d.fn(s, d);
     if (cpu.xv >= 0) {
       n += s.extra;
       s.extra = 0;
+      events++;
       const r = takeException(s, n, max);
       if (s.soft === -1) {
         s.soft = 0;
         n++; // the trap's instruction retired
+        events--;
       }
       if (r !== null) return r;
       continue;
