@@ -229,3 +229,27 @@ describe('other system instructions', () => {
 });
 
 export { UCODE };
+
+describe('HLT and port reads', () => {
+  it('onHlt may resume the run; onPortRead supplies IN values (truncated to the size)', () => {
+    const r = rig();
+    const a = new Asm().i(Code.Hlt).i(Code.In_AL_imm8, R.AL, imm(0x71)).i(Code.Mov_r32_imm32, R.EDX, imm(0x60)).i(Code.In_EAX_DX, R.EAX, R.DX).i(Code.Hlt);
+    r.m.load(CODE, a.encode(CODE));
+    let halts = 0;
+    const reads: number[] = [];
+    const res = r.cpu.run({
+      hooks: {
+        onHlt: () => (++halts === 1 ? 'resume' : undefined),
+        onPortRead: (_c, port, size) => {
+          reads.push(port, size);
+          return 0x12345678;
+        },
+      },
+    });
+    expect(res.reason).toBe('hlt');
+    expect(halts).toBe(2);
+    expect(reads).toEqual([0x71, 1, 0x60, 4]);
+    expect(r.cpu.getReg('rax')).toBe(0x12345678n);
+    expect(res.rip).toBe(CODE + 10n);
+  });
+});
