@@ -2,7 +2,7 @@
  * Interpreter throughput (host MIPS: guest instructions retired per host second) on loop-heavy guest programs,
  * with every fetch and data access translated and rights-checked and every cycle charged.
  *
- *   npx tsx bench/interp.ts [--quick]
+ *   npm run bench:interp [-- --quick] [-- --only alu-loop]    (or: npx tsx bench/interp.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { enterLongMode, Machine, PageTableBuilder } from '../src/index.js';
