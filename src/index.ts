@@ -52,3 +52,11 @@ export * from './cpa/index.js';
 
 // The kernel model (src/pgtable, src/pks kernel API): Kernel.boot, address spaces, policies, checker.
 export * from './pgtable/index.js';
+
+// src/cpu: the interpreter (decode/, exec/, run.ts)
+export type { RunOptions, RunResult, RunHooks, RunStopReason, HookResult, ExceptionEvent, ExceptionHookResult, MemoryAccessEvent } from './cpu/run-types.js';
+export { interpState } from './cpu/run.js';
+export { Insn } from './cpu/decode/insn.js';
+export { decode, DEC_OK, DEC_UD, DEC_GP, DEC_MORE, MAX_INSN_LEN } from './cpu/decode/decoder.js';
+export { formatInsn } from './cpu/decode/disasm.js';
+export { ICache, icacheOf } from './cpu/icache.js';

@@ -19,6 +19,9 @@ import { ArchFault, GeneralProtection, InvalidOpcode, makeFault, PageFault, Stac
 import { hex, intIn, linearAddress, oneOf, optBool, options, show, u64, uint } from '../util/validate.js';
 import { isCanonical, MSR, MSR_DEFS, msrName, type MsrCheckContext } from './msr.js';
 import type { CostProfile } from './profile.js';
+import { runCpu } from './run.js';
+import { disassembleAt } from './decode/disasm.js';
+import type { RunHooks, RunOptions, RunResult } from './run-types.js';
 import {
   CR0_CD,
   CR0_DEFINED,
@@ -956,6 +959,29 @@ export class Cpu {
       default:
         return r;
     }
+  }
+
+  // ---- the interpreter (src/cpu/run.ts, decode/, exec/) ------------------------------------------------------
+
+  /** Run guest code from RIP until HLT, `maxInstructions`, an exception without an IDT, a triple fault or a hook's stop. */
+  run(opts?: RunOptions): RunResult {
+    return runCpu(this, opts);
+  }
+
+  /** Run one instruction (a REP string instruction: one iteration). */
+  step(opts?: { hooks?: RunHooks }): RunResult {
+    return runCpu(this, { ...opts, maxInstructions: 1 });
+  }
+
+  /** Disassemble `count` instructions at `rip` (default RIP), one per line: address, bytes, Intel syntax. */
+  disassemble(rip?: bigint, count = 1): string {
+    return disassembleAt(this, rip ?? this.rip, count);
+  }
+
+  /** @internal An MSR's value for the interpreter (SYSCALL, RDTSC...): no cost, no statistics, no checks. */
+  msrRaw(index: number): bigint {
+    if (index === MSR.IA32_TSC) return BigInt.asUintN(64, this.tscOffset + BigInt(Math.floor(this.stats.cycles)));
+    return this.msrs.get(index) ?? 0n;
   }
 
   /** A compact view of the state (debugging, snapshots in tests). */

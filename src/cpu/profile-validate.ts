@@ -21,7 +21,10 @@ const TLB_KEYS: readonly (keyof TlbGeometry)[] = ['l1d4k', 'l1d2m', 'l1d1g', 'l1
 const MMU_KEYS: readonly (keyof MmuTiming)[] = ['l1TlbHit', 'stlbHit', 'walkBase', 'adUpdate'];
 const WALK_REF_KEYS: readonly (keyof MmuTiming['walkRef'])[] = ['pml5e', 'pml4e', 'pdpte', 'pde', 'pte'];
 const MEMORY_KEYS = ['l1d', 'l2', 'llc', 'dram'] as const;
-const INSN_KEYS: readonly (keyof CostProfile['insn'])[] = ['alu', 'mul', 'div', 'branch', 'load', 'store', 'serialize', 'cpuid', 'rdtsc'];
+const INSN_KEYS: readonly (keyof CostProfile['insn'])[] = [
+  'alu', 'mul', 'div', 'div8', 'div16', 'div32', 'branch', 'branchNotTaken', 'load', 'store', 'string', 'pause', 'fence', 'syscall', 'sysret',
+  'swapgs', 'stac', 'port', 'serialize', 'cpuid', 'rdtsc',
+];
 const IPI_COST_KEYS = ['send', 'perTarget', 'deliver', 'handle', 'ack'] as const satisfies readonly (keyof CostProfile['ipi'])[];
 const IPI_DELIVERY: readonly IpiDelivery[] = ['x2apic-cluster', 'x2apic-physical'];
 const INTERRUPT_KEYS: readonly (keyof CostProfile['interrupt'])[] = ['entry', 'exit'];

@@ -31,10 +31,28 @@ export interface CostProfile {
   insn: {
     alu: number;
     mul: number;
+    /** DIV/IDIV with a 64-bit operand. */
     div: number;
+    div8: number;
+    div16: number;
+    div32: number;
+    /** A taken branch (Jcc taken, JMP, CALL, RET, LOOP taken). */
     branch: number;
+    branchNotTaken: number;
     load: number;
     store: number;
+    /** One iteration of a string instruction (MOVS STOS LODS CMPS SCAS, with or without REP). */
+    string: number;
+    pause: number;
+    /** LFENCE / MFENCE / SFENCE / CLFLUSH. */
+    fence: number;
+    syscall: number;
+    sysret: number;
+    swapgs: number;
+    /** STAC / CLAC. */
+    stac: number;
+    /** IN / OUT (to an emulated device). */
+    port: number;
     /** A serializing instruction (CPUID, MOV to CR, WRMSR to a serializing MSR) beyond its own cost. */
     serialize: number;
     cpuid: number;

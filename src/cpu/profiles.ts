@@ -190,7 +190,19 @@ export const sapphireRapids: CostProfile = {
     alu: 1, // [uops.info] ADD r64, r64: latency 1 on every Intel Core uarch incl. ADL-P (Golden Cove)
     mul: 3, // [uops.info] IMUL r64, r64: latency 3 (ADL-P)
     div: 15, // estimated: [uops.info] DIV r64 on Ice Lake / ADL-P is in the mid-teens of cycles (the Sunny Cove divider); not re-verified in this session
+    div8: 12, // estimated: [Agner] Ice Lake DIV r8/r16/r32 latency about 12 (the Sunny Cove divider); not re-verified in this session
+    div16: 12, // estimated: as div8
+    div32: 12, // estimated: as div8
     branch: 1, // estimated: one taken branch per cycle, no misprediction modeled
+    branchNotTaken: 0.5, // estimated: [uops.info] a not-taken Jcc has a reciprocal throughput of 0.5 on Golden Cove (two branch ports); not re-verified
+    string: 1, // estimated: one element per cycle for a REP string loop's iteration (fast-string microcode moves more per cycle for long runs)
+    pause: 140, // estimated: [Intel ORM] PAUSE latency about 140 cycles since Skylake; assumed unchanged on Golden Cove
+    fence: 33, // estimated: [Agner] MFENCE reciprocal throughput about 33 on Skylake-family cores (LFENCE/SFENCE cheaper; one figure for all)
+    syscall: 60, // estimated: SYSCALL alone; a SYSCALL+SYSRET round trip is commonly measured at 100-150 cycles on recent Intel cores
+    sysret: 60, // estimated: see syscall
+    swapgs: 30, // estimated: SWAPGS is microcoded (serializing with respect to GS); no published latency
+    stac: 6, // estimated: STAC/CLAC write RFLAGS.AC; [uops.info] lists a few cycles on Skylake; not re-verified
+    port: 1000, // estimated: an I/O port access to a device takes on the order of 1 us (an emulated port is a VM exit)
     load: 1, // estimated: issue cost only; the data access itself is charged via `dataAccessLevel`
     store: 1, // estimated: issue cost only; the data access itself is charged via `dataAccessLevel`
     serialize: 40, // estimated: drain of a 512-entry ROB ([Intel ORM]) plus front-end refill; no published figure
@@ -291,7 +303,19 @@ export const skylakeSp: CostProfile = {
     alu: 1, // [uops.info] ADD r64, r64: latency 1 (SKX)
     mul: 3, // [uops.info] IMUL r64, r64: latency 3 (SKX)
     div: 40, // estimated: [uops.info] DIV r64 on SKX spans roughly 35-88 cycles depending on operands (not re-verified here); low end for kernel-sized operands
+    div8: 23, // estimated: [Agner] Skylake DIV r8 latency about 23 (not re-verified here)
+    div16: 23, // estimated: [Agner] Skylake DIV r16 latency about 23 (not re-verified here)
+    div32: 26, // estimated: [Agner] Skylake DIV r32 latency about 26 (not re-verified here)
     branch: 1, // estimated: one taken branch per cycle, no misprediction modeled
+    branchNotTaken: 0.5, // estimated: [uops.info] a not-taken Jcc has a reciprocal throughput of 0.5 on Skylake (ports 0 and 6); not re-verified
+    string: 1, // estimated: one element per cycle for a REP string loop's iteration (fast-string microcode moves more per cycle for long runs)
+    pause: 140, // estimated: [Intel ORM] PAUSE latency about 140 cycles on the Skylake microarchitecture (not re-verified here)
+    fence: 33, // estimated: [Agner] MFENCE reciprocal throughput about 33 on Skylake (LFENCE/SFENCE cheaper; one figure for all)
+    syscall: 60, // estimated: SYSCALL alone; a SYSCALL+SYSRET round trip is commonly measured at 100-150 cycles on Skylake
+    sysret: 60, // estimated: see syscall
+    swapgs: 30, // estimated: SWAPGS is microcoded; no published latency
+    stac: 6, // estimated: [uops.info] lists STAC/CLAC at a few cycles on Skylake; not re-verified
+    port: 1000, // estimated: an I/O port access to a device takes on the order of 1 us (an emulated port is a VM exit)
     load: 1, // estimated: issue cost only; the data access itself is charged via `dataAccessLevel`
     store: 1, // estimated: issue cost only; the data access itself is charged via `dataAccessLevel`
     serialize: 30, // estimated: drain of a 224-entry ROB plus front-end refill; no published figure

@@ -63,6 +63,10 @@ export class PhysicalMemory {
   private readonly writeNo = new Float64Array(FRAME_CACHE).fill(-1);
   private readonly writeView: (DataView | null)[] = new Array<DataView | null>(FRAME_CACHE).fill(null);
   private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
+  /** Frames the interpreter decoded code from (its icache): the next write to one calls `onCodeWrite` first. */
+  private readonly codeFrames = new Set<number>();
+  /** Called with the frame number before the first write to a frame marked by `markCode` (self-modifying code). */
+  onCodeWrite: ((frameNo: number) => void) | null = null;
 
   constructor(opts: PhysicalMemoryOptions) {
     options(opts, 'PhysicalMemory options', ['size', 'maxPhysAddr'], true);
@@ -109,7 +113,15 @@ export class PhysicalMemory {
     return f;
   }
 
+  /** Mark a frame as holding decoded code: its next write goes through `onCodeWrite` (not the write cache). */
+  markCode(frameNo: number): void {
+    this.codeFrames.add(frameNo);
+    const i = frameNo & (FRAME_CACHE - 1);
+    if (this.writeNo[i] === frameNo) this.writeNo[i] = -1;
+  }
+
   private lookupForWrite(frameNo: number): DataView | null {
+    if (this.codeFrames.size !== 0 && this.codeFrames.delete(frameNo) && this.onCodeWrite !== null) this.onCodeWrite(frameNo);
     let f = this.frames.get(frameNo);
     const i = frameNo & (FRAME_CACHE - 1);
     if (f === undefined) {
