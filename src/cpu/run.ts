@@ -29,6 +29,8 @@ export function interpState(cpu: Cpu): St {
     const p = cpu.profile;
     s = new St(cpu, costTable(p));
     s.costTaken = p.insn.branch;
+    s.costLoad = p.insn.load;
+    s.costStore = p.insn.store;
     s.costNotTaken = p.insn.branchNotTaken;
     s.costString = p.insn.string;
     s.divCost[1] = p.insn.div8;
@@ -90,6 +92,7 @@ function syncIn(s: St): void {
   s.fRaw = s.cpu.rflagsNum & ARITH;
   s.ripLo = s.cpu.ripLo >>> 0;
   s.ripHi = s.cpu.ripHi >>> 0;
+  s.selectorsForCpl();
   s.cplChanged();
   s.segChanged();
 }
@@ -166,13 +169,16 @@ function loop(s: St, max: number): RunResult {
   const mem = cpu.memory;
   const ic = icacheOf(mem);
   const codeHook = s.hooks?.onCode;
+  const stats = cpu.stats;
   let n = 0;
   let pageNo = -1;
   let pageHi = 0;
   let pageBase = 0;
   let page: (Insn | undefined)[] | null = null;
   let gen = -1;
-  while (n < max) {
+  // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
+  let events = 0;
+  while (n + events < max) {
     const ripLo = s.ripLo;
     const ripHi = s.ripHi;
     // ---- fetch: translate the code page on entry (SDM 4.6: fetches are checked like any access) ----
@@ -180,6 +186,7 @@ function loop(s: St, max: number): RunResult {
       const pa = cpu.xlate((ripLo & ~0xfff) >>> 0, ripHi | 0, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
       if (pa < 0) {
         pageNo = -1;
+        events++;
         const r = takeException(s, n, max);
         if (r !== null) return r;
         continue;
@@ -199,10 +206,12 @@ function loop(s: St, max: number): RunResult {
     if (d === undefined) {
       d = fetchDecode(s, pageBase, off, ripLo, ripHi);
       if (d === null) {
+        events++;
         const r = takeException(s, n, max);
         if (r !== null) return r;
         continue;
       }
+      d.cost = s.cost[d.cls];
       if (!d.straddles) page[off] = d;
     }
     if (codeHook !== undefined) {
@@ -218,16 +227,18 @@ function loop(s: St, max: number): RunResult {
     const nl = ripLo + d.len;
     s.nxLo = nl >>> 0;
     s.nxHi = nl > 0xffffffff ? (ripHi + 1) >>> 0 : ripHi;
-    s.budget = max - n;
-    cpu.stats.cycles += s.cost[d.cls];
+    s.budget = max - n - events;
+    stats.cycles += d.cost;
     d.fn(s, d);
     if (cpu.xv >= 0) {
       n += s.extra;
       s.extra = 0;
+      events++;
       const r = takeException(s, n, max);
       if (s.soft === -1) {
         s.soft = 0;
         n++; // the trap's instruction retired
+        events--;
       }
       if (r !== null) return r;
       continue;

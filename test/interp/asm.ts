@@ -50,6 +50,12 @@ export class Asm {
       case '':
         x = Instruction.create(code);
         break;
+      case 'I':
+        x = Instruction.createI32(code, a[0]);
+        break;
+      case 'II':
+        x = Instruction.createI32I32(code, a[0], a[1]);
+        break;
       case 'R':
         x = Instruction.createReg(code, a[0]);
         break;
@@ -74,6 +80,9 @@ export class Asm {
       case 'MI':
         x = Instruction.createMemI32(code, a[0], a[1]);
         break;
+      case 'IR':
+        x = Instruction.createI32Reg(code, a[0], a[1]);
+        break;
       case 'RRI':
         x = Instruction.createRegRegI32(code, a[0], a[1], a[2]);
         break;
@@ -94,6 +103,10 @@ export class Asm {
   /** An immediate-only instruction (INT n, PUSH imm, RET imm16...). */
   imm(code: Code, v: number): this {
     return this.push(Instruction.createI32(code, v));
+  }
+  /** Raw bytes (for forms iced builds only through special constructors, e.g. REP string instructions). */
+  raw(...bytes: number[]): this {
+    return this.push(Instruction.createDeclareByte(Uint8Array.from(bytes)));
   }
   br(code: Code, target: bigint): this {
     return this.push(Instruction.createBranch(code, target));

@@ -22,6 +22,8 @@ export class Insn {
   len = 0;
   /** Cost class (index into the profile's instruction classes, see exec/cost.ts). */
   cls = 0;
+  /** The class's cycles under the machine's profile (filled when the record is made; the icache is per machine). */
+  cost = 0;
   /** Operand size in bytes: 1, 2, 4 or 8. */
   osz = 4;
   /** Address size: 4 (67 prefix) or 8. */

@@ -37,9 +37,9 @@ function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   c1 += mLo;
   mul32(aHi, bHi);
   let c3 = mHi;
-  c2 += mLo + Math.floor(c1 / 4294967296);
+  c2 += mLo + (c1 - (c1 >>> 0)) / 4294967296; // carries (c1, c2 < 2^35)
   p1 = c1 >>> 0;
-  c3 += Math.floor(c2 / 4294967296);
+  c3 += (c2 - (c2 >>> 0)) / 4294967296;
   p2 = c2 >>> 0;
   p3 = c3 >>> 0;
 }

@@ -54,8 +54,8 @@ export class St {
   trSel = 0;
   trBase = 0n;
   trLimit = 0;
-  cs = 0x08;
-  ss = 0x10;
+  cs = 0x10;
+  ss = 0x18;
 
   /** Last effective address (ea). */
   eaLo = 0;
@@ -73,6 +73,9 @@ export class St {
   /** Cost of instruction classes (exec/cost.ts), from the profile. */
   readonly cost: Float64Array;
   costTaken = 0;
+  /** Issue cost of an explicit load / store (profile insn.load / insn.store). */
+  costLoad = 0;
+  costStore = 0;
   costNotTaken = 0;
   costString = 0;
   /** Divide cost by operand size in bytes (index 1, 2, 4, 8). */
@@ -107,8 +110,18 @@ export class St {
     this.lo = cpu.regLo;
     this.hi = cpu.regHi;
     this.cost = cost;
-    this.cs = cpu.cpl === 3 ? 0x33 : 0x08;
-    this.ss = cpu.cpl === 3 ? 0x2b : 0x10;
+    this.selectorsForCpl();
+  }
+
+  /**
+   * CS/SS as Linux lays out its GDT (0x10/0x18 kernel, 0x33/0x2b user) when the CPL was set from outside
+   * (cpu.cpl = 3) so that they disagree with CS.RPL; delivery pushes these.
+   */
+  selectorsForCpl(): void {
+    const cpl = this.cpu.cpl;
+    if ((this.cs & 3) === cpl) return;
+    this.cs = cpl === 3 ? 0x33 : 0x10;
+    this.ss = cpl === 3 ? 0x2b : 0x18;
   }
 
   /** Recompute what depends on CPL. */
@@ -190,7 +203,7 @@ export function ea(s: St, d: Insn): void {
     }
   }
   if (d.asz === 4) hi = 0;
-  else hi += Math.floor(lo / 4294967296);
+  else if (lo > 0xffffffff) hi += (lo - (lo >>> 0)) / 4294967296; // carry (lo < 2^36)
   lo >>>= 0;
   if (d.seg !== 0) {
     if (d.seg === SEG_FS) {
@@ -200,7 +213,7 @@ export function ea(s: St, d: Insn): void {
       lo += s.gsLo;
       hi += s.gsHi;
     }
-    hi += Math.floor(lo / 4294967296);
+    if (lo > 0xffffffff) hi += 1;
     lo >>>= 0;
   }
   s.eaLo = lo;
@@ -211,7 +224,7 @@ export function ea(s: St, d: Insn): void {
 export function addr(s: St, lo: number, hi: number, n: number): void {
   const l = (lo >>> 0) + n;
   s.eaLo = l >>> 0;
-  s.eaHi = (hi + Math.floor(l / 4294967296)) | 0;
+  s.eaHi = l < 0 ? (hi - 1) | 0 : l > 0xffffffff ? (hi + 1) | 0 : hi | 0;
 }
 
 // ---- memory -----------------------------------------------------------------------------------------------------
@@ -219,6 +232,7 @@ export function addr(s: St, lo: number, hi: number, n: number): void {
 /** Load from a linear address with the access descriptor; the high half of an 8-byte load goes to vHi. */
 export function load(s: St, lo: number, hi: number, sz: number, acc: number): number {
   if (s.watch) s.memHook(s, false, lo, hi, sz, 0, 0);
+  s.cpu.stats.cycles += s.costLoad; // issue cost; the core charges the translation and the data access
   const v = s.cpu.load(lo, hi, sz, acc);
   s.vHi = sz === 8 ? s.cpu.loadHi : 0;
   return v;
@@ -227,6 +241,7 @@ export function load(s: St, lo: number, hi: number, sz: number, acc: number): nu
 /** Store; false (with the exception pending in cpu.xv) when it faulted, and nothing was written. */
 export function store(s: St, lo: number, hi: number, sz: number, vLo: number, vHi: number, acc: number): boolean {
   if (s.watch) s.memHook(s, true, lo, hi, sz, vLo, vHi);
+  s.cpu.stats.cycles += s.costStore;
   return s.cpu.store(lo, hi, sz, vLo, vHi, acc);
 }
 
