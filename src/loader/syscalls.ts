@@ -56,7 +56,8 @@ export class SyscallShim {
 
   /** The hook to pass as `hooks.onSyscall`. */
   readonly hook = (cpu: Cpu): 'handled' | 'stop' => {
-    const nr = Number(BigInt.asUintN(32, cpu.getReg('rax')));
+    const rax = cpu.getReg('rax');
+    const nr = rax > 0xffffffffn ? -1 : Number(rax); // Linux compares the whole register with NR_syscalls
     this.counts.set(nr, (this.counts.get(nr) ?? 0) + 1);
     const a0 = cpu.getReg('rdi');
     const a1 = cpu.getReg('rsi');
@@ -129,16 +130,17 @@ export class SyscallShim {
   }
 
   private archPrctl(cpu: Cpu, code: bigint, addr: bigint): bigint {
-    switch (Number(code & 0xffffffffn)) {
+    const option = Number(code & 0xffffffffn); // an int in the kernel's prototype
+    switch (option) {
       case ARCH_SET_FS:
       case ARCH_SET_GS:
         if (addr >= TASK_SIZE) return -BigInt(EPERM);
-        if (code === BigInt(ARCH_SET_FS)) cpu.fsBase = addr;
+        if (option === ARCH_SET_FS) cpu.fsBase = addr;
         else cpu.gsBase = addr;
         return 0n;
       case ARCH_GET_FS:
       case ARCH_GET_GS: {
-        const v = code === BigInt(ARCH_GET_FS) ? cpu.fsBase : cpu.gsBase;
+        const v = option === ARCH_GET_FS ? cpu.fsBase : cpu.gsBase;
         return this.putUser64(cpu, addr, v) ? 0n : -BigInt(EFAULT);
       }
       default:
@@ -164,6 +166,7 @@ export class SyscallShim {
 
   private putUser64(cpu: Cpu, va: bigint, v: bigint): boolean {
     if (va + 8n > TASK_SIZE + 4096n) return false;
+    // check both pages first, so a fault on the second leaves nothing written
     for (const a of [va, va + 7n]) if (!cpu.translate(a, { access: 'write' }).ok) return false;
     for (let i = 0n; i < 8n; i++) {
       const t = cpu.translate(va + i, { access: 'write' });

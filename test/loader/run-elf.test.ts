@@ -48,6 +48,13 @@ describe('runElf syscall shim', () => {
     expect(r.cpu.getReg('r11') & 0x200n).toBe(0x200n);
   });
 
+  it('a syscall number with high bits set is not truncated: -ENOSYS, not write', () => {
+    const movRax = [0x48, 0xb8, 1, 0, 0, 0, 1, 0, 0, 0]; // mov rax, 0x100000001
+    const r = runElf(codeElf([...movRax, ...X.movEdi(1), ...X.syscall, ...X.negEaxToEdi, ...X.movEax(60), ...X.syscall]));
+    expect(r.exitCode).toBe(ENOSYS);
+    expect(r.stdout.length).toBe(0);
+  });
+
   it('arch_prctl: SET_FS sets the FS base, bad codes are -EINVAL, kernel addresses -EPERM', () => {
     const setFs = (addr: number[]) => codeElf([...X.movEax(158), ...X.movEdi(0x1002), 0x48, 0xbe, ...addr, ...X.syscall, ...X.jmpSelf]);
     const ok = runElf(setFs([0, 0x30, 0x40, 0, 0, 0, 0, 0]), { maxInstructions: 4 });
