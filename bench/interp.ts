@@ -2,7 +2,7 @@
  * Interpreter throughput (host MIPS: guest instructions retired per host second) on loop-heavy guest programs,
  * with every fetch and data access translated and rights-checked and every cycle charged.
  *
- *   npx tsx bench/interp.ts [--quick]
+ *   npm run bench:interp [-- --quick] [-- --only alu-loop]    (or: npx tsx bench/interp.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { enterLongMode, Machine, PageTableBuilder } from '../src/index.js';
@@ -22,6 +22,18 @@ function machine() {
 }
 
 const programs: Record<string, (a: Asm) => void> = {
+  // register-only ALU work and a loop branch (dispatch overhead)
+  'alu-loop': (a) => {
+    const top = a.label();
+    a.i(Code.Mov_r64_imm64, R.RCX, 1n << 40n).i(Code.Xor_r32_rm32, R.EAX, R.EAX).i(Code.Mov_r32_imm32, R.EBX, imm(7));
+    a.bind(top)
+      .i(Code.Add_r64_rm64, R.RAX, R.RBX)
+      .i(Code.Xor_r64_rm64, R.RAX, R.RCX)
+      .i(Code.Shl_rm64_imm8, R.RBX, imm(1))
+      .i(Code.Or_rm64_imm8, R.RBX, imm(1))
+      .i(Code.Dec_rm64, R.RCX)
+      .br(Code.Jne_rel8_64, top);
+  },
   // ALU + load: sum of a table, with index arithmetic
   'sum-loop': (a) => {
     const top = a.label();
@@ -62,7 +74,9 @@ const programs: Record<string, (a: Asm) => void> = {
 
 const N = quick ? 5_000_000 : 30_000_000;
 const rows: { name: string; mips: number }[] = [];
+const only = process.argv.indexOf('--only') >= 0 ? process.argv[process.argv.indexOf('--only') + 1] : null;
 for (const [name, build] of Object.entries(programs)) {
+  if (only !== null && name !== only) continue;
   const { m, cpu } = machine();
   const a = new Asm();
   build(a);

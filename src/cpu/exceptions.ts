@@ -216,8 +216,8 @@ export function iretq(s: St): void {
   s.ss = ss;
   cpu.cpl = rpl as 0 | 3;
   s.cplChanged();
-  s.nxLo = ripLo;
-  s.nxHi = ripHi;
+  s.nxLo = ripLo >>> 0;
+  s.nxHi = ripHi >>> 0;
   cpu.stats.cycles += cpu.profile.interrupt.exit;
 }
 

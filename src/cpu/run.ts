@@ -245,8 +245,8 @@ function loop(s: St, max: number): RunResult {
     }
     n += 1 + s.extra;
     s.extra = 0;
-    s.ripLo = s.nxLo;
-    s.ripHi = s.nxHi;
+    s.ripLo = s.nxLo >>> 0;
+    s.ripHi = s.nxHi >>> 0;
     if (s.stop !== 0) {
       const why = s.stop;
       s.stop = 0;

@@ -251,8 +251,8 @@ export function decode(buf: Uint8Array, avail: number, d: Insn): number {
   }
   // LOCK: only on the listed read-modify-write forms, with a memory destination (SDM Vol. 2A LOCK: #UD).
   if (lock && ((f & F_LOCK) === 0 || d.rm >= 0)) return DEC_UD;
-  d.immLo >>>= 0;
-  d.immHi >>>= 0;
+  d.immLo |= 0;
+  d.immHi |= 0;
   d.dispLo |= 0;
   d.dispHi |= 0;
   d.fn = row.fn;

@@ -211,7 +211,7 @@ export function cmpxchg(s: St, d: Insn): void {
   const aHi = s.vHi;
   const accLo = getR(s, 0, sz);
   const accHi = sz === 8 ? s.hi[0] : 0;
-  const eq = (accLo >>> 0) === (aLo >>> 0) && (sz !== 8 || accHi === aHi);
+  const eq = (accLo ^ aLo) === 0 && (sz !== 8 || (accHi ^ aHi) === 0);
   const wLo = eq ? getR(s, d.reg, sz) : aLo;
   const wHi = eq ? (sz === 8 ? s.hi[d.reg] : 0) : aHi;
   if (d.rm < 0) {
@@ -247,8 +247,8 @@ export function cmpxchg8b(s: St, d: Insn): void {
   if (s.cpu.xv >= 0) return;
   const m1h = s.vHi;
   const eq = wide
-    ? m0 === s.lo[0] && m0h === s.hi[0] && m1 === s.lo[2] && m1h === s.hi[2]
-    : m0 === s.lo[0] && m1 === s.lo[2];
+    ? (m0 ^ s.lo[0]) === 0 && (m0h ^ s.hi[0]) === 0 && (m1 ^ s.lo[2]) === 0 && (m1h ^ s.hi[2]) === 0
+    : (m0 ^ s.lo[0]) === 0 && (m1 ^ s.lo[2]) === 0;
   const sz = wide ? 8 : 4;
   const w0 = eq ? s.lo[3] : m0, w0h = eq ? s.hi[3] : m0h, w1 = eq ? s.lo[1] : m1, w1h = eq ? s.hi[1] : m1h;
   // Both halves must be writable before either is written: translate the second for write first.
@@ -276,7 +276,7 @@ export function adcxAdox(s: St, d: Insn): void {
   let cout: number;
   let hi = 0;
   if (sz === 8) {
-    const h = s.hi[d.reg] + bHi + (lo > 0xffffffff ? 1 : 0);
+    const h = (s.hi[d.reg] >>> 0) + (bHi >>> 0) + (lo > 0xffffffff ? 1 : 0);
     hi = h >>> 0;
     cout = h > 0xffffffff ? 1 : 0;
   } else cout = lo > 0xffffffff ? 1 : 0;

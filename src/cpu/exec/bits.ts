@@ -44,7 +44,7 @@ export function btEG(s: St, d: Insn): void {
   // (offset >> log2(bits)) * size.
   ea(s, d);
   let off: number;
-  if (sz === 8) off = s.hi[d.reg] | 0 ? (s.hi[d.reg] | 0) * 4294967296 + s.lo[d.reg] : s.lo[d.reg];
+  if (sz === 8) off = s.hi[d.reg] * 4294967296 + (s.lo[d.reg] >>> 0);
   else if (sz === 4) off = s.lo[d.reg] | 0;
   else off = (s.lo[d.reg] << 16) >> 16;
   const word = Math.floor(off / bits);

@@ -70,8 +70,8 @@ export function callE(s: St, d: Insn): void {
     return;
   }
   if (!push(s, 8, s.nxLo, s.nxHi)) return;
-  s.nxLo = tLo;
-  s.nxHi = tHi;
+  s.nxLo = tLo >>> 0;
+  s.nxHi = tHi >>> 0;
 }
 
 /** RET (C3) and RET Iw (C2): pop RIP, then release imm16 bytes. */
@@ -110,7 +110,7 @@ export function loop(s: St, d: Insn): void {
       s.hi[1] = 0; // a 32-bit register write
       taken = lo !== 0;
     } else {
-      const l = lo - 1;
+      const l = (lo >>> 0) - 1;
       lo = l >>> 0;
       hi = (hi - (l < 0 ? 1 : 0)) >>> 0;
       s.lo[1] = lo;

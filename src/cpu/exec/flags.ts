@@ -45,7 +45,7 @@ export function getCF(s: St): number {
       if (sz === 8) {
         const lt = ltu64(s.fResLo, s.fResHi, s.fALo, s.fAHi);
         if (s.fCin === 0) return lt ? 1 : 0;
-        return lt || (s.fResLo === s.fALo && s.fResHi === s.fAHi) ? 1 : 0;
+        return lt || ((s.fResLo ^ s.fALo) === 0 && (s.fResHi ^ s.fAHi) === 0) ? 1 : 0;
       }
       const m = sz === 4 ? 0xffffffff : sz === 2 ? 0xffff : 0xff;
       const r = (s.fResLo & m) >>> 0;
@@ -56,7 +56,7 @@ export function getCF(s: St): number {
       if (sz === 8) {
         const lt = ltu64(s.fALo, s.fAHi, s.fBLo, s.fBHi);
         if (s.fCin === 0) return lt ? 1 : 0;
-        return lt || (s.fALo === s.fBLo && s.fAHi === s.fBHi) ? 1 : 0;
+        return lt || ((s.fALo ^ s.fBLo) === 0 && (s.fAHi ^ s.fBHi) === 0) ? 1 : 0;
       }
       const m = sz === 4 ? 0xffffffff : sz === 2 ? 0xffff : 0xff;
       const a = (s.fALo & m) >>> 0;

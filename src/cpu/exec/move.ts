@@ -139,7 +139,7 @@ export function movbe(s: St, d: Insn): void {
 
 /** XLAT (D7): AL = [seg: rBX + zero-extended AL] (EBX + AL, truncated, with a 67 prefix). */
 export function xlat(s: St, d: Insn): void {
-  const l = s.lo[3] + (s.lo[0] & 0xff);
+  const l = (s.lo[3] >>> 0) + (s.lo[0] & 0xff);
   let lo = l >>> 0;
   let hi = d.asz === 4 ? 0 : (s.hi[3] + (l > 0xffffffff ? 1 : 0)) | 0;
   if (d.seg !== 0) {

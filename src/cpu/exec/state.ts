@@ -13,8 +13,12 @@ import type { RunHooks } from '../run-types.js';
 
 export class St {
   readonly cpu: Cpu;
-  readonly lo: Uint32Array;
-  readonly hi: Uint32Array;
+  /**
+   * The CPU's register halves viewed as signed int32 (the same memory as cpu.regLo/regHi): values stay small
+   * integers for V8 (no heap numbers). Code that needs an unsigned value applies `>>> 0`.
+   */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
 
   /** The instruction being executed. */
   ripLo = 0;
@@ -107,8 +111,8 @@ export class St {
 
   constructor(cpu: Cpu, cost: Float64Array) {
     this.cpu = cpu;
-    this.lo = cpu.regLo;
-    this.hi = cpu.regHi;
+    this.lo = new Int32Array(cpu.regLo.buffer, cpu.regLo.byteOffset, 16);
+    this.hi = new Int32Array(cpu.regHi.buffer, cpu.regHi.byteOffset, 16);
     this.cost = cost;
     this.selectorsForCpl();
   }
@@ -193,12 +197,12 @@ export function ea(s: St, d: Insn): void {
     hi += s.nxHi;
   } else {
     if (d.base >= 0) {
-      lo += s.lo[d.base];
+      lo += s.lo[d.base] >>> 0;
       hi += s.hi[d.base];
     }
     if (d.index >= 0) {
       const m = 1 << d.scale;
-      lo += s.lo[d.index] * m;
+      lo += (s.lo[d.index] >>> 0) * m;
       hi += s.hi[d.index] * m;
     }
   }

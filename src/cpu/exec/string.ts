@@ -23,7 +23,7 @@ export const STR_SCAS = 4;
 let aLo = 0;
 let aHi = 0;
 function srcAddr(s: St, d: Insn): void {
-  let lo = s.lo[6];
+  let lo = s.lo[6] >>> 0;
   let hi = d.asz === 4 ? 0 : s.hi[6];
   if (d.seg !== 0) {
     const x = lo + (d.seg === 4 ? s.fsLo : s.gsLo);
@@ -36,10 +36,10 @@ function srcAddr(s: St, d: Insn): void {
 
 /** Advance a pointer register by delta (|delta| <= 8) at the address size. */
 function step(s: St, r: number, delta: number, a32: boolean): void {
-  const l = s.lo[r] + delta;
-  s.lo[r] = l >>> 0;
+  const l = (s.lo[r] >>> 0) + delta;
+  s.lo[r] = l;
   if (a32) s.hi[r] = 0;
-  else if (l < 0 || l > 0xffffffff) s.hi[r] = (s.hi[r] + (l < 0 ? -1 : 1)) >>> 0;
+  else if (l < 0 || l > 0xffffffff) s.hi[r] = s.hi[r] + (l < 0 ? -1 : 1);
 }
 
 export function stringOp(s: St, d: Insn): void {

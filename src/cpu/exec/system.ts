@@ -129,7 +129,7 @@ export function movToCr(s: St, d: Insn): void {
 export function rdmsr(s: St, _d: Insn): void {
   if (!priv(s)) return;
   let v = 0n;
-  if (!guard(s, () => (v = s.cpu.rdmsr(s.lo[1])))) return;
+  if (!guard(s, () => (v = s.cpu.rdmsr(s.lo[1] >>> 0)))) return;
   setR(s, 0, 4, Number(v & U64), 0);
   setR(s, 2, 4, Number(v >> 32n), 0);
 }
@@ -137,7 +137,7 @@ export function rdmsr(s: St, _d: Insn): void {
 /** WRMSR (0F 30): privileged; IA32_PKRS goes through the core's non-serializing path. */
 export function wrmsr(s: St, _d: Insn): void {
   if (!priv(s)) return;
-  const idx = s.lo[1];
+  const idx = s.lo[1] >>> 0;
   const v = big(s.lo[0], s.lo[2]);
   if (!guard(s, () => s.cpu.wrmsr(idx, v))) return;
   if (idx === MSR.IA32_FS_BASE || idx === MSR.IA32_GS_BASE) s.segChanged();
@@ -169,7 +169,7 @@ export function invpcid(s: St, d: Insn): void {
   if (s.cpu.xv >= 0) return;
   const va1 = s.vHi;
   const typeHi = s.hi[d.reg];
-  const type = s.lo[d.reg];
+  const type = s.lo[d.reg] >>> 0;
   if (typeHi !== 0 || type > 3 || p1 !== 0 || p0 > 4095) return void s.cpu.raise(13, 0);
   if (guard(s, () => s.cpu.invpcid(type, { pcid: p0, va: big(va0, va1) }))) s.fetchStale = true;
 }
@@ -227,8 +227,8 @@ export function rdtsc(s: St, d: Insn): void {
  * ADX (leaf 7 EBX[19]) is set; SEP (leaf 1 EDX[11], SYSENTER) is cleared since SYSENTER is not implemented.
  */
 export function cpuid(s: St, _d: Insn): void {
-  const leaf = s.lo[0];
-  const r = s.cpu.cpuid(leaf, s.lo[1]);
+  const leaf = s.lo[0] >>> 0;
+  const r = s.cpu.cpuid(leaf, s.lo[1] >>> 0);
   let { eax, ebx, ecx, edx } = r;
   if (leaf === 1) edx &= ~(1 << 11);
   if (leaf === 7 && s.lo[1] === 0) ebx |= 1 << 19;
@@ -281,8 +281,8 @@ export function sysret(s: St, d: Insn): void {
   s.cs = ((sel + 16) & 0xffff) | 3;
   s.ss = ((sel + 8) & 0xffff) | 3;
   writeRflags(s, (s.lo[11] & 0x3c7fd7) | 2);
-  s.nxLo = s.lo[1];
-  s.nxHi = s.hi[1];
+  s.nxLo = s.lo[1] >>> 0;
+  s.nxHi = s.hi[1] >>> 0;
   cpu.cpl = 3;
   s.cplChanged();
   cpu.stats.cycles += s.costSysret;
