@@ -6,32 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Code, Encoder, Instruction, Register } from 'iced-x86';
-import { CODE_VA, COMPARED_FLAGS, DATA_SIZE, DATA_VA, generate, type Case } from './gen.js';
-import { buildRunner, hostFeatures, nativeUnavailable, runNative, runPksim, type Outcome } from './harness.js';
+import { CODE_VA, DATA_SIZE, DATA_VA, generate, type Case } from './gen.js';
+import { buildRunner, diff, hostFeatures, nativeUnavailable, runNative, runPksim } from './harness.js';
 
 const why = nativeUnavailable();
 const SEEDS = [0x1234, 0xbeef, 0x5eed];
 const PER_SEED = 700;
-const GPRS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
-
-/** Differences between two outcomes, as readable lines ([] when they agree). */
-export function diff(c: Case, nat: Outcome, sim: Outcome): string[] {
-  const d: string[] = [];
-  if (nat.stop !== sim.stop) d.push(`stop: native ${nat.stop}, pksim ${sim.stop}`);
-  if (nat.stop !== 'ok' && nat.rip !== sim.rip) d.push(`fault rip: native 0x${nat.rip.toString(16)}, pksim 0x${sim.rip.toString(16)}`);
-  for (let i = 0; i < 16; i++) if (nat.regs[i] !== sim.regs[i]) d.push(`${GPRS[i]}: native 0x${nat.regs[i]!.toString(16)}, pksim 0x${sim.regs[i]!.toString(16)}`);
-  // flags undefined where the sequence stopped: at the end, or before the faulting instruction
-  const at = nat.stop === 'ok' ? c.undefAt.length - 1 : c.starts.indexOf(nat.rip);
-  const mask = COMPARED_FLAGS & ~(at >= 0 ? c.undefAt[at]! : -1);
-  if ((nat.rflags & mask) !== (sim.rflags & mask)) d.push(`rflags (mask 0x${mask.toString(16)}): native 0x${(nat.rflags & mask).toString(16)}, pksim 0x${(sim.rflags & mask).toString(16)}`);
-  for (let i = 0; i < nat.data.length; i++) {
-    if (nat.data[i] !== sim.data[i]) {
-      d.push(`data[0x${i.toString(16)}]: native 0x${nat.data[i]!.toString(16)}, pksim 0x${sim.data[i]!.toString(16)}`);
-      break;
-    }
-  }
-  return d;
-}
 
 describe.skipIf(why !== null)(`semantics vs the host CPU${why ? ` (skipped: ${why})` : ''}`, () => {
   const exe = why === null ? buildRunner() : '';
