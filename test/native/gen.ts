@@ -72,7 +72,7 @@ function forms(host: Set<string>): string[] {
   f.push('Movsx_r16_rm8', 'Movsx_r32_rm8', 'Movsx_r64_rm8', 'Movsx_r32_rm16', 'Movsx_r64_rm16', 'Movsxd_r64_rm32');
   f.push('Mov_r8_imm8', 'Mov_r16_imm16', 'Mov_r32_imm32', 'Mov_r64_imm64', 'Mov_rm64_imm32');
   f.push('Bswap_r32', 'Bswap_r64', 'Cbw', 'Cwde', 'Cdqe', 'Cwd', 'Cdq', 'Cqo', 'Clc', 'Stc', 'Cmc', 'Cld', 'Std', 'Lahf', 'Sahf');
-  f.push('Push_r64', 'Pop_r64', 'Pop_r64', 'Pushfq');
+  f.push('Push_r64', 'Pop_r64', 'Pop_r64', 'Pushfq', 'Cmpxchg8b_m64', 'Cmpxchg16b_m128', 'Xlat_m8');
   for (let k = 0; k < 8; k++) f.push('STRING');
   return f.filter((n) => n === 'STRING' || typeof (Code as unknown as Record<string, number>)[n] === 'number');
 }
@@ -193,6 +193,11 @@ export function generate(seed: number, count: number, host: Set<string>, maxLen 
         pushes--;
         return emit(Instruction.createReg(Code.Pop_r64, r.pick(R64)));
       }
+      if (name === 'Xlat_m8') return emit(Instruction.createMem(Code.Xlat_m8, new MemoryOperand(Register.RBX, Register.AL, 1, 0n, 0, false, Register.None)));
+      if (name === 'Cmpxchg16b_m128') {
+        const d = r.int(0x2f) * 16; // 16-byte aligned, or #GP
+        return emit(Instruction.createMem(Code.Cmpxchg16b_m128, new MemoryOperand(Register.RBX, Register.None, 1, BigInt(d), d === 0 ? 0 : d < 0x80 ? 1 : 8, false, Register.None)));
+      }
       const code = (Code as unknown as Record<string, number>)[name]!;
       const toks = name.split('_').slice(1);
       const mnem = name.split('_')[0]!;
@@ -273,6 +278,8 @@ export function generate(seed: number, count: number, host: Set<string>, maxLen 
       const written = [ins.op0Kind === 0 ? ins.op0Register : Register.None];
       if (mnem === 'Xchg' || mnem === 'Xadd') written.push(ins.op1Register);
       if (written.some((w) => [Register.RBX, Register.EBX, Register.BX, Register.BL, Register.BH, Register.RSP, Register.ESP, Register.SP, Register.SPL].includes(w))) return false;
+      const lockable = /^(Add|Or|Adc|Sbb|And|Sub|Xor|Inc|Dec|Neg|Not|Bts|Btr|Btc|Xadd|Cmpxchg|Cmpxchg8b|Xchg)$/.test(mnem);
+      if (lockable && ops[0] instanceof MemoryOperand && r.int(3) === 0) ins.hasLockPrefix = true;
       return emit(ins, shiftOpts);
     }
     function buildString(): boolean {
@@ -283,9 +290,11 @@ export function generate(seed: number, count: number, host: Set<string>, maxLen 
       if (ctor === undefined) return false;
       emit(Instruction.createRegI32(Code.Mov_r32_imm32, Register.ESI, Number(DATA_VA) + 0x100 + r.int(0x1c0)));
       emit(Instruction.createRegI32(Code.Mov_r32_imm32, Register.EDI, Number(DATA_VA) + 0x100 + r.int(0x1c0)));
-      emit(Instruction.createRegI32(Code.Mov_r32_imm32, Register.ECX, r.int(13)));
+      const count = r.int(13);
+      emit(Instruction.createRegI32(Code.Mov_r32_imm32, Register.ECX, count));
       if (r.int(3) === 0) emit(Instruction.create(r.int(2) ? Code.Std : Code.Cld));
-      return emit(ctor(64));
+      // a REP prefix with RCX = 0 runs no iteration: the flags stay as they were
+      return emit(ctor(64), { flagsUnchanged: rep !== '' && count === 0 });
     }
     // encode
     const bytes: number[] = [];
