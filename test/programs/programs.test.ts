@@ -49,6 +49,14 @@ describe('program corpus', () => {
     expect(a.cpu.stats.walks).toBe(b.cpu.stats.walks);
   });
 
+  it('runs the same at CPL 0 (user pages, no SMAP/SMEP): same output, same instruction count', () => {
+    const u = runElf(readElf('sort', 'O2'));
+    const k = runElf(readElf('sort', 'O2'), { cpl: 0 });
+    expect(k.reason).toBe('exit');
+    expect(text(k.stdout)).toBe(EXPECTED.sort!.stdout);
+    expect(k.instructions).toBe(u.instructions);
+  });
+
   it('passes argv to the guest (scale argument changes the work)', () => {
     const one = runElf(readElf('crc', 'O2'), { argv: ['crc', '1'] });
     const two = runElf(readElf('crc', 'O2'), { argv: ['crc', '2'] });
