@@ -87,6 +87,27 @@ describe('runElf syscall shim', () => {
   });
 });
 
+describe('runElf brk shrink', () => {
+  it('a page given back by brk is unmapped and its TLB entry dropped: touching it faults', () => {
+    // r12 = brk(0); brk(r12 + 0x2000); mov [r12 + 0x1000], r12 (fills the TLB); brk(r12); mov [r12 + 0x1000], r12
+    const code = [
+      ...X.movEax(12), ...X.movEdi(0), ...X.syscall,
+      0x49, 0x89, 0xc4, // mov r12, rax
+      0x49, 0x8d, 0xbc, 0x24, 0x00, 0x20, 0x00, 0x00, // lea rdi, [r12 + 0x2000]
+      ...X.movEax(12), ...X.syscall,
+      0x4d, 0x89, 0xa4, 0x24, 0x00, 0x10, 0x00, 0x00, // mov [r12 + 0x1000], r12
+      0x4c, 0x89, 0xe7, // mov rdi, r12
+      ...X.movEax(12), ...X.syscall,
+      0x4d, 0x89, 0xa4, 0x24, 0x00, 0x10, 0x00, 0x00, // mov [r12 + 0x1000], r12
+      ...X.exit(0),
+    ];
+    const r = runElf(codeElf(code));
+    expect(r.reason).toBe('exception');
+    expect(r.exception).toMatchObject({ vector: 14, address: 0x403000n });
+    expect(r.exception!.errorCode & 1).toBe(0); // not present
+  });
+});
+
 describe('runElf limits and faults', () => {
   it('maxInstructions bounds an endless loop', () => {
     const r = runElf(codeElf(X.jmpSelf), { maxInstructions: 1000 });
