@@ -151,3 +151,37 @@ describe('small forms', () => {
   });
 });
 
+
+describe('memory-operand corner cases', () => {
+  it('BT/BTS with a register bit offset address the bit string beyond the operand (negative offsets too)', () => {
+    const { r, g } = run((a) => a.i(Code.Bts_rm64_r64, mem(R.None, D + 64), R.RBX).i(Code.Setb_rm8, R.CL).i(Code.Bts_rm32_r32, mem(R.None, D + 64), R.EDX).i(Code.Setb_rm8, R.CH), { rbx: 130n, rdx: 0xfffffff8n }, (r) => r.m.memory.write64(BigInt(D + 80), 0n));
+    expect(r.m.memory.read64(BigInt(D + 80))).toBe(4n); // bit 130 = byte 16, bit 2
+    expect(g('rcx') & 0xffffn).toBe(0n);
+    expect(r.m.memory.read8(BigInt(D + 63))).toBe(1); // bit -8 = byte -1, bit 0
+  });
+
+  it('CMOVcc reads its memory source even when the condition is false (and faults)', () => {
+    const { res } = run((a) => a.i(Code.Xor_r32_rm32, R.EAX, R.EAX).i(Code.Cmovne_r64_rm64, R.RBX, mem(R.None, 0x5000000)));
+    expect(res.vector).toBe(14);
+  });
+
+  it('a non-canonical stack address is #SS(0); a non-canonical data address #GP(0)', () => {
+    expect(run((a) => a.i(Code.Push_r64, R.RAX), { rsp: 0x8000000000000008n }).res.vector).toBe(12);
+    expect(run((a) => a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RBX)), { rbx: 0x8000000000000000n }).res.vector).toBe(13);
+  });
+
+  it('SGDT/SIDT store what LGDT/LIDT loaded; INVPCID type 2 and its #GP on a bad type', () => {
+    const desc = BigInt(D);
+    const { r } = run(
+      (a) => a.i(Code.Lgdt_m1664, mem(R.None, D)).i(Code.Sgdt_m1664, mem(R.None, D + 32)).i(Code.Mov_r32_imm32, R.EAX, imm(2)).i(Code.Invpcid_r64_m128, R.RAX, mem(R.None, D + 64)),
+      {},
+      (r) => {
+        r.m.memory.write16(desc, 0x1234);
+        r.m.memory.write64(desc + 2n, 0xffff888000001000n);
+      },
+    );
+    expect(r.m.memory.read16(desc + 32n)).toBe(0x1234);
+    expect(r.m.memory.read64(desc + 34n)).toBe(0xffff888000001000n);
+    expect(run((a) => a.i(Code.Mov_r32_imm32, R.EAX, imm(4)).i(Code.Invpcid_r64_m128, R.RAX, mem(R.None, D))).res.vector).toBe(13);
+  });
+});
