@@ -12,7 +12,7 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import type { DirectMap } from './direct-map.js';
-import { E_PAT_LARGE, E_PS, EH_ADDR, KERNPG_TABLE } from './direct-map.js';
+import { E_PAT_LARGE, E_PS, EH_ADDR, KERNPG_TABLE } from './entry-bits.js';
 import { flush_tlb_all } from './flush.js';
 import { ENOMEM, NO_PAGE } from './types.js';
 
