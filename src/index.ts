@@ -43,3 +43,9 @@ export { ALL_FEATURES, resolveFeatures, type CpuFeatures } from './cpu/features.
 export * as regs from './cpu/regs.js';
 export type { CostProfile, IpiDelivery } from './cpu/profile.js';
 export { sapphireRapids, skylakeSp, PROFILES, resolveProfile, type ProfileOverrides } from './cpu/profiles.js';
+
+// src/cpa + src/pgtable/buddy.ts, boot.ts (kernel model base: direct map, change_page_attr, buddy, boot)
+export * from './cpa/index.js';
+
+// The kernel model (src/pgtable, src/pks kernel API): Kernel.boot, address spaces, policies, checker.
+export * from './pgtable/index.js';
