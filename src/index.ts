@@ -49,3 +49,6 @@ export * from './cpa/index.js';
 
 // The kernel model (src/pgtable, src/pks kernel API): Kernel.boot, address spaces, policies, checker.
 export * from './pgtable/index.js';
+
+// src/bench: the benchmark questions (`bench.writeCost(opts)`, `bench.questions[id]`), free of Node imports.
+export { bench, type BenchOptions, type BenchRow, type Question, type QuestionResult } from './bench/index.js';

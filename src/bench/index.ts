@@ -1,0 +1,27 @@
+/**
+ * The benchmark questions, callable from the library (they run in a browser too: no Node import here):
+ *
+ *   import { bench } from 'pksim';
+ *   const { title, rows } = bench.writeCost({ profile: 'skylake-sp', cpus: [1, 64], profileOverrides: { ... } });
+ *   bench.questions['write-cost'](opts)   // the same, by id
+ *
+ * Every figure is emulated cycles or a kernel-model counter: deterministic. The CLI (bench/cli.ts) runs the
+ * same questions over worker threads, cell by cell, and writes the report.
+ */
+import { writeCost } from './questions/write-cost.js';
+import type { Question } from './types.js';
+
+export { defineQuestion, checkOptions, cpuCounts, DEFAULT_CPUS, QUICK_CPUS, type BenchOptions, type BenchRow, type Question, type QuestionDef, type QuestionResult } from './types.js';
+export { Rng } from './rng.js';
+
+/** Every question by id, in report order. */
+export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
+  [writeCost.id]: writeCost,
+});
+
+export const bench = Object.freeze({
+  questions,
+  /** Question ids in report order. */
+  ids: Object.keys(questions),
+  writeCost,
+});
