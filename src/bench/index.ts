@@ -10,9 +10,11 @@
  */
 import { writeCost } from './questions/write-cost.js';
 import type { Question } from './types.js';
+import { parseOverrides } from './overrides.js';
 
 export { defineQuestion, checkOptions, cpuCounts, DEFAULT_CPUS, QUICK_CPUS, type BenchOptions, type BenchRow, type Question, type QuestionDef, type QuestionResult } from './types.js';
 export { Rng } from './rng.js';
+export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './overrides.js';
 
 /** Every question by id, in report order. */
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
@@ -24,4 +26,6 @@ export const bench = Object.freeze({
   /** Question ids in report order. */
   ids: Object.keys(questions),
   writeCost,
+  /** `name=value` settings (`pkrsWrite=60`, `ipi.send=500`) to profile overrides. */
+  parseOverrides,
 });

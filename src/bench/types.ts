@@ -56,7 +56,7 @@ export function defineQuestion<Cell>(def: QuestionDef<Cell>): Question<Cell> {
     for (const cell of def.cells(o)) rows.push(...def.runCell(cell, o));
     return { title: def.title, rows };
   };
-  return Object.assign(fn, { id: def.id, title: def.title, method: def.method, cells: def.cells, runCell: def.runCell });
+  return Object.assign(fn, { id: def.id, title: def.title, method: def.method, cells: (o: BenchOptions) => def.cells(checkOptions(o)), runCell: def.runCell });
 }
 
 export const DEFAULT_CPUS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
