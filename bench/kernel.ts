@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { Machine } from '../src/index.js';
 import { Kernel } from '../src/pgtable/kernel.js';
 import { POLICIES, type ProtectionPolicy } from '../src/pgtable/policies.js';
@@ -23,9 +23,10 @@ const quick = process.argv.includes('--quick');
 const MIN_MS = quick ? 150 : 800;
 const CPUS = 4;
 const FORK_PAGES = quick ? 16384 : 262144;
+const SWEEP = quick ? [1, 4, 16] : [1, 2, 4, 8, 16, 32, 64];
 
-function boot(policy: ProtectionPolicy, memory = 2 ** 32): { m: Machine; k: Kernel } {
-  const m = new Machine({ cpus: CPUS, memory });
+function boot(policy: ProtectionPolicy, memory = 2 ** 32, cpus = CPUS): { m: Machine; k: Kernel } {
+  const m = new Machine({ cpus, memory });
   return { m, k: Kernel.boot(m, { protection: policy, directMap: '2M' }) };
 }
 
@@ -47,6 +48,12 @@ function rate(body: (n: number) => void): number {
   return best;
 }
 
+// Garbage collections seen during the timed PTE writes: the protected write path should cause none.
+let gcCount = 0;
+new PerformanceObserver((list) => {
+  gcCount += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
+
 const sysCycles = (m: Machine) => m.cpus.reduce((a, c) => a + c.stats.cycles, 0);
 
 interface Row {
@@ -55,6 +62,9 @@ interface Row {
   cyclesPerWrite: number;
   systemCyclesPerWrite: number;
   cyclesPerWriteInHold: number;
+  gcPer10MWrites: number;
+  /** Simulated cost of one PTE write by CPU count (every CPU runs the address space). */
+  sweep: { cpus: number; cyclesPerWrite: number; systemCyclesPerWrite: number }[];
   mapUnmap512PerSec: number;
   cyclesPerMapUnmap512: number;
   forkMs: number;
@@ -82,9 +92,16 @@ for (const policy of POLICIES.filter((p) => p === only)) {
   const ptep = Number(mm.pageTables()[3]) + 8 * 1; // an unused slot of the PT page
   const w = k.writer;
   let v = 0;
+  let written = 0;
+  for (let i = 0; i < 200000; i++) set_pte(w, cpu, ptep, (v++ & 1) * 0x1000, 0); // warm up, then let boot's garbage go
+  await new Promise((r) => setTimeout(r, 50));
+  const gc0 = gcCount;
   const pteWritesPerSec = rate((n) => {
     for (let i = 0; i < n; i++) set_pte(w, cpu, ptep, (v++ & 1) * 0x1000, 0);
+    written += n;
   });
+  await new Promise((r) => setTimeout(r, 20)); // let the observer report
+  const gcPer10MWrites = ((gcCount - gc0) / written) * 1e7;
   const c0 = cpu.cycles;
   const s0 = sysCycles(m);
   for (let i = 0; i < 1000; i++) set_pte(w, cpu, ptep, (i & 1) * 0x1000, 0);
@@ -97,6 +114,22 @@ for (const policy of POLICIES.filter((p) => p === only)) {
   w.end(cpu);
   const cyclesPerWriteInHold = (cpu.cycles - c2) / 512;
   set_pte(w, cpu, ptep, 0, 0);
+
+  // 1b. The same write's simulated cost as the machine grows (paging-ro's flushes interrupt every CPU).
+  const sweep: Row['sweep'] = [];
+  for (const n of SWEEP) {
+    const b = boot(policy, 2 ** 30, n);
+    const sm = b.k.createAddressSpace();
+    for (const c of b.m.cpus) sm.switchTo(c);
+    sm.map(0x400000n, 1, { write: true });
+    const sp = Number(sm.pageTables()[3]) + 8;
+    const sc = b.m.cpus[0];
+    set_pte(b.k.writer, sc, sp, 0x1000, 0); // first write: any split happens here
+    const a0 = sc.cycles;
+    const y0 = sysCycles(b.m);
+    for (let i = 0; i < 64; i++) set_pte(b.k.writer, sc, sp, (i & 1) * 0x1000, 0);
+    sweep.push({ cpus: n, cyclesPerWrite: (sc.cycles - a0) / 64, systemCyclesPerWrite: (sysCycles(b.m) - y0) / 64 });
+  }
 
   // 2. map + unmap of 512 pages.
   const base = 0x40000000n;
@@ -125,7 +158,7 @@ for (const policy of POLICIES.filter((p) => p === only)) {
   child.destroy();
   p.destroy();
 
-  rows.push({ policy, pteWritesPerSec, cyclesPerWrite, systemCyclesPerWrite, cyclesPerWriteInHold, mapUnmap512PerSec, cyclesPerMapUnmap512, forkMs, forkCycles, forkPages: FORK_PAGES });
+  rows.push({ policy, pteWritesPerSec, cyclesPerWrite, systemCyclesPerWrite, cyclesPerWriteInHold, gcPer10MWrites, sweep, mapUnmap512PerSec, cyclesPerMapUnmap512, forkMs, forkCycles, forkPages: FORK_PAGES });
 }
 
 if (child) {
@@ -134,9 +167,13 @@ if (child) {
 }
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(1));
 console.log(`\nKernel model, ${CPUS} CPUs, sapphire-rapids profile, 2 MiB direct map${quick ? ' (quick)' : ''}\n`);
-console.log('| policy | PTE writes/s (host) | cycles/write | system cycles/write | cycles/write in a 512-write lock hold | map+unmap 512/s (host) | cycles per map+unmap 512 | fork ' + `${(FORK_PAGES * 4) / 1024} MiB` + ' (host ms) | fork cycles |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| policy | PTE writes/s (host) | GCs per 10 M writes | cycles/write | system cycles/write | cycles/write in a 512-write lock hold | map+unmap 512/s (host) | cycles per map+unmap 512 | fork ' + `${(FORK_PAGES * 4) / 1024} MiB` + ' (host ms) | fork cycles |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.policy} | ${fmt(r.pteWritesPerSec)} | ${r.cyclesPerWrite.toFixed(0)} | ${r.systemCyclesPerWrite.toFixed(0)} | ${r.cyclesPerWriteInHold.toFixed(1)} | ${fmt(r.mapUnmap512PerSec)} | ${fmt(r.cyclesPerMapUnmap512)} | ${r.forkMs.toFixed(0)} | ${fmt(r.forkCycles)} |`);
+  console.log(`| ${r.policy} | ${fmt(r.pteWritesPerSec)} | ${r.gcPer10MWrites.toFixed(1)} | ${r.cyclesPerWrite.toFixed(0)} | ${r.systemCyclesPerWrite.toFixed(0)} | ${r.cyclesPerWriteInHold.toFixed(1)} | ${fmt(r.mapUnmap512PerSec)} | ${fmt(r.cyclesPerMapUnmap512)} | ${r.forkMs.toFixed(0)} | ${fmt(r.forkCycles)} |`);
 }
+console.log(`\nSimulated cycles of one PTE write (writing CPU / all CPUs together) by CPU count, every CPU running the address space\n`);
+console.log(`| policy | ${rows[0].sweep.map((x) => `${x.cpus} CPUs`).join(' | ')} |`);
+console.log(`|---|${rows[0].sweep.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${r.policy} | ${r.sweep.map((x) => `${x.cyclesPerWrite.toFixed(0)} / ${x.systemCyclesPerWrite.toFixed(0)}`).join(' | ')} |`);
 writeFileSync(new URL('./kernel-results.json', import.meta.url), JSON.stringify({ meta: { cpus: CPUS, quick, node: process.version }, rows }, null, 2) + '\n');

@@ -56,6 +56,7 @@ export function checkPageTables(k: Kernel, opts: { tlb?: boolean } = {}): Violat
       const lo = mem.rd32(table + 8 * i);
       if ((lo & 1) === 0) continue;
       const next = (mem.rd32(table + 8 * i + 4) & 0xfffff) * 2 ** 32 + ((lo & 0xfffff000) >>> 0);
+      if (next + 4096 > mem.size) continue; // a planted entry pointing outside memory: nothing to walk
       if (level > 1 && (lo & 0x80) === 0) walk(next, level - 1, mmId);
       else if ((lo & 2) !== 0 && isTable.has(next)) out.push({ kind: 'alias', pa: BigInt(next), detail: `address space ${mmId} maps table 0x${next.toString(16)} writable (entry ${i} of 0x${table.toString(16)})` });
     }

@@ -87,6 +87,7 @@ export class Kernel implements MmHost, WriterHost {
   /** Soft mode: stray writes to page tables that were reported and allowed. */
   readonly softReports: Oops[] = [];
   private readonly refs = new Map<number, number>();
+  private mmCount = 0;
   private readonly mms = new Set<AddressSpace>();
   private readonly idle: PksTask[];
   private readonly bootTables: number[];
@@ -156,7 +157,8 @@ export class Kernel implements MmHost, WriterHost {
     if (pgd < 0) throw new KernelError(ENOMEM, 'pgd_alloc: out of memory (-ENOMEM)');
     this.writer.fill(cpu, pgd, 0, 256, 0, 0);
     this.writer.copy(cpu, pgd, this.kernelPgd, 256, 256); // clone_pgd_range: the shared kernel half
-    const mm = new AddressSpace(this, pgd, this.pks.createTask('mm'));
+    const id = ++this.mmCount;
+    const mm = new AddressSpace(this, id, pgd, this.pks.createTask(`mm${id}`));
     this.mms.add(mm);
     return mm;
   }

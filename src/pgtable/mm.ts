@@ -9,7 +9,9 @@
 import type { Cpu } from '../cpu/cpu.js';
 import type { PksTask } from '../pks/api.js';
 import { ENOMEM, KernelError } from './errors.js';
-import type { PolicyWriter } from './policies.js';
+import { checkProt, checkRange, GB, MB2, toVa, type Intent, type MmCallOptions, type MmHost, type PageRec, type Prot } from './mm-args.js';
+
+export type { Intent, MmCallOptions, MmHost, Prot } from './mm-args.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_PRESENT,
@@ -28,94 +30,9 @@ import {
   readEntry,
   set_pte,
 } from './set-pte.js';
-import type { TlbMm, TlbState } from './tlb.js';
-
-/** Rights of a mapping. Defaults: read-only, no-execute, user. */
-export interface Prot {
-  write?: boolean;
-  exec?: boolean;
-  user?: boolean;
-}
-
-/** What the model intends a page to map to. `write` is what the PTE allows now (false while copy-on-write). */
-export interface Intent {
-  pa: bigint;
-  write: boolean;
-  user: boolean;
-  exec: boolean;
-  /** Shared after fork: the first write copies it. */
-  cow: boolean;
-}
-
-/** Options of the mm calls: the CPU making the call (default: one running this mm, else CPU 0). */
-export interface MmCallOptions {
-  cpu?: Cpu;
-}
-
-interface PageRec {
-  pa: number;
-  write: boolean;
-  user: boolean;
-  exec: boolean;
-  cow: boolean;
-}
-
-/** What an address space needs from the kernel. */
-export interface MmHost {
-  readonly writer: PolicyWriter;
-  readonly tlb: TlbState;
-  readonly kernelPgd: number;
-  /** EFER.NXE is on: non-executable pages get NX. */
-  readonly nx: boolean;
-  /** A zeroed page-table page from the grouped cache, or -1. */
-  allocTable(cpu: Cpu): number;
-  freeTable(cpu: Cpu, pa: number): void;
-  /** A data page (refcount 1), or -1. */
-  allocPage(): number;
-  getPage(pa: number): void;
-  putPage(pa: number): void;
-  refcount(pa: number): number;
-  defaultCpu(mm: AddressSpace): Cpu;
-  newAddressSpace(): AddressSpace;
-  switchTask(cpu: Cpu, task: PksTask): void;
-  forget(mm: AddressSpace): void;
-}
-
-const USER_TOP = 2 ** 47;
-const CANON_KERNEL = 0xffff800000000000n;
-const G = 2 ** 39;
-const GB = 2 ** 30;
-const MB2 = 2 ** 21;
-
-function toVa(va: bigint | number, what: string): number {
-  let v: number;
-  if (typeof va === 'bigint') {
-    const u = BigInt.asUintN(64, va);
-    if (u >= CANON_KERNEL) throw new RangeError(`${what}: 0x${u.toString(16)} is a kernel address; an address space maps the user half (below 0x800000000000)`);
-    if (u >= BigInt(USER_TOP)) throw new RangeError(`${what}: 0x${u.toString(16)} is non-canonical`);
-    v = Number(u);
-  } else if (typeof va === 'number') {
-    if (!Number.isSafeInteger(va) || va < 0) throw new RangeError(`${what}: va must be a non-negative integer, got ${va}`);
-    if (va >= USER_TOP) throw new RangeError(`${what}: 0x${va.toString(16)} is non-canonical or not in the user half`);
-    v = va;
-  } else {
-    throw new TypeError(`${what}: va must be a bigint or number, got ${typeof va}`);
-  }
-  return v;
-}
-
-function checkRange(va: bigint | number, pages: number, what: string): number {
-  const v = toVa(va, what);
-  if (v % 4096 !== 0) throw new RangeError(`${what}: va 0x${v.toString(16)} is not 4 KiB aligned`);
-  if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`${what}: pages must be a positive integer, got ${String(pages)}`);
-  if (v + pages * 4096 > USER_TOP) throw new RangeError(`${what}: 0x${v.toString(16)} + ${pages} pages runs past the user half`);
-  return v;
-}
-
-let nextMmId = 1;
+import type { TlbMm } from './tlb.js';
 
 export class AddressSpace implements TlbMm {
-  readonly id = nextMmId++;
   tlbGen = 0;
   readonly cpumask = new Set<number>();
   private readonly pages = new Map<number, PageRec>();
@@ -126,6 +43,8 @@ export class AddressSpace implements TlbMm {
 
   constructor(
     private readonly host: MmHost,
+    /** Number of this address space in its kernel (1, 2, ... in creation order). */
+    readonly id: number,
     /** The PGD page (from the cache, kernel half already copied). */
     readonly pgdPa: number,
     /** The thread of this process: its PKRS is switched in with it. */
@@ -404,7 +323,7 @@ export class AddressSpace implements TlbMm {
   /** pud_alloc / pmd_alloc / pte_alloc down to the PT page for `a`; -1 when a table cannot be allocated. */
   private pte_alloc(cpu: Cpu, a: number): number {
     const w = this.host.writer;
-    const gi = Math.floor(a / G);
+    const gi = Math.floor(a / 2 ** 39);
     let pud = this.puds.get(gi);
     if (pud === undefined) {
       pud = this.host.allocTable(cpu);
@@ -463,9 +382,4 @@ export class AddressSpace implements TlbMm {
   private alive(what: string): void {
     if (this.dead) throw new RangeError(`${what}: address space ${this.id} was destroyed`);
   }
-}
-
-function checkProt(prot: Prot, what: string): void {
-  if (prot === null || typeof prot !== 'object') throw new TypeError(`${what}: prot must be an object like { write, exec, user }, got ${String(prot)}`);
-  for (const k of Object.keys(prot)) if (k !== 'write' && k !== 'exec' && k !== 'user') throw new RangeError(`${what}: unknown prot field '${k}' (write, exec, user)`);
 }

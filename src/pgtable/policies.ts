@@ -27,7 +27,8 @@ import type { ArchFault } from '../cpu/faults.js';
 import { ACC_WRITE } from '../mmu/rights.js';
 import type { PksApi } from '../pks/api.js';
 import type { DirectMapApi, EntryWriter } from '../cpa/types.js';
-import { directMapVa, dmHi, dmLo } from '../cpa/writer.js';
+import { directMapVa } from '../cpa/writer.js';
+import { dmHiS, dmLoS } from './set-pte.js';
 
 export type ProtectionPolicy = 'none' | 'pks' | 'pks-lock' | 'paging-ro' | 'poke';
 export const POLICIES: readonly ProtectionPolicy[] = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -121,7 +122,7 @@ export abstract class PolicyWriter implements EntryWriter {
 
   /** The store itself (through the direct map unless the policy writes through an alias). */
   protected store(cpu: Cpu, pa: number, lo: number, hi: number): boolean {
-    return cpu.store(dmLo(pa), dmHi(pa), 8, lo, hi, ACC_WRITE);
+    return cpu.store(dmLoS(pa), dmHiS(pa), 8, lo | 0, hi | 0, ACC_WRITE);
   }
 
   /** The store faulted: close the window the way the policy must, report the oops, throw the fault. */

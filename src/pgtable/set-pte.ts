@@ -10,8 +10,7 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import { ACC_READ } from '../mmu/rights.js';
-import { dmHi, dmLo } from '../cpa/writer.js';
-import type { EntryWriter } from '../cpa/types.js';
+import { PAGE_OFFSET_HI, type EntryWriter } from '../cpa/types.js';
 
 /** Entry bits, low half (SDM Vol. 3A Table 4-19/4-20). */
 export const _PAGE_PRESENT = 1 << 0;
@@ -40,12 +39,24 @@ export function entryPa(lo: number, hi: number): number {
   return (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
 }
 
+/**
+ * The direct-map address of `pa` as signed 32-bit halves (the core takes halves signed or not). Signed halves
+ * stay small integers in V8: an unsigned high half (0xffff8880...) passed to a function that is not inlined
+ * would be boxed as a heap number on every call.
+ */
+export function dmLoS(pa: number): number {
+  return pa % TWO32 | 0;
+}
+export function dmHiS(pa: number): number {
+  return (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) | 0;
+}
+
 /** High half of the last `readEntry` / `ptep_get_and_clear` (allocation-free two-value return). */
 export const lastEntry = { hi: 0 };
 
 /** Read the entry at `pa` through the direct map (a supervisor load). Returns the low half; high in lastEntry.hi. */
 export function readEntry(cpu: Cpu, pa: number): number {
-  const lo = cpu.load(dmLo(pa), dmHi(pa), 8, ACC_READ);
+  const lo = cpu.load(dmLoS(pa), dmHiS(pa), 8, ACC_READ);
   if (cpu.xv >= 0) throw cpu.takeException();
   lastEntry.hi = cpu.loadHi;
   return lo >>> 0;

@@ -15,12 +15,13 @@ export function boot(protection: ProtectionPolicy, opts: Partial<KernelOptions> 
 }
 
 /** What the emulated CPU makes of va (read and write, at the privilege the mapping is meant for), through its TLB. */
-export function hw(cpu: Cpu, va: bigint, user: boolean): { pa: bigint | null; write: boolean } {
+export function hw(cpu: Cpu, va: bigint, user: boolean): { pa: bigint | null; write: boolean; exec: boolean } {
   const cpl = user ? 3 : 0;
   const r = cpu.translate(va, { access: 'read', cpl });
-  if (!r.ok) return { pa: null, write: false };
+  if (!r.ok) return { pa: null, write: false, exec: false };
   const w = cpu.translate(va, { access: 'write', cpl });
-  return { pa: r.pa, write: w.ok };
+  const x = cpu.translate(va, { access: 'fetch', cpl });
+  return { pa: r.pa, write: w.ok, exec: x.ok };
 }
 
 /** Every listed va translates on `cpu` exactly as the model intends. */
@@ -29,7 +30,7 @@ export function expectTranslations(cpu: Cpu, mm: AddressSpace, vas: Iterable<big
     const want = mm.translate(va);
     const got = hw(cpu, va, want?.user ?? true);
     if (want === null) expect(got.pa, `va 0x${va.toString(16)} on CPU ${cpu.index}`).toBeNull();
-    else expect(got, `va 0x${va.toString(16)} on CPU ${cpu.index}`).toEqual({ pa: want.pa, write: want.write });
+    else expect(got, `va 0x${va.toString(16)} on CPU ${cpu.index}`).toEqual({ pa: want.pa, write: want.write, exec: want.exec });
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PageFault } from '../../src/index.js';
+import { Kernel, Machine, PageFault } from '../../src/index.js';
 import { POKE_VA } from '../../src/pgtable/policies.js';
 import { boot, expectTranslations, hw, pageAccount, POLICY_LIST } from './helpers.js';
 
@@ -191,4 +191,35 @@ describe('policy mechanics', () => {
     expect(k.cache.freePages).toBe(0);
     void m;
   });
+});
+
+describe('machine and boot variants', () => {
+  const variants = [
+    { name: '1 GiB direct map', directMap: '1G' as const, features: {} },
+    { name: '4 KiB direct map', directMap: '4K' as const, features: {} },
+    { name: 'no PCID', directMap: '2M' as const, features: { pcid: false } },
+  ];
+  for (const v of variants) {
+    it.each(POLICY_LIST)(`${v.name}, %s: map, fork, unmap on two CPUs stay coherent and protected`, (policy) => {
+      const m = new Machine({ cpus: 2, memory: 2 ** 30, features: v.features });
+      const k = Kernel.boot(m, { protection: policy, directMap: v.directMap });
+      const [c0, c1] = m.cpus;
+      const mm = k.createAddressSpace();
+      mm.switchTo(c0);
+      mm.switchTo(c1);
+      mm.map(VA, 5, { write: true, exec: true });
+      expectTranslations(c1, mm, mm.mappedPages());
+      const child = mm.fork({ cpu: c0 });
+      expectTranslations(c1, mm, mm.mappedPages());
+      child.switchTo(c0);
+      mm.unmap(VA, 2, { cpu: c1 });
+      expectTranslations(c1, mm, [VA, VA + 0x1000n, VA + 0x2000n]);
+      expectTranslations(c0, child, child.mappedPages());
+      mm.switchTo(c0);
+      expectTranslations(c0, mm, [VA, VA + 0x1000n, VA + 0x2000n]);
+      expect(k.check({ tlb: true })).toEqual([]);
+      child.destroy();
+      mm.destroy();
+    });
+  }
 });

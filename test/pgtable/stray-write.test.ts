@@ -130,3 +130,20 @@ describe('faults inside a write window', () => {
     expect(k.check()).toEqual([]);
   });
 });
+
+describe('soft mode with garbage planted everywhere', () => {
+  it.each(['pks', 'paging-ro', 'poke'] as const)('%s: the kernel and the checker survive random stray writes into every table', (policy) => {
+    const { m, k } = boot(policy, { soft: true });
+    const mm = k.createAddressSpace();
+    mm.switchTo(m.cpus[0]);
+    mm.map(VA, 4, { write: true });
+    let x = 0x12345678;
+    const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+    for (const t of [...mm.pageTables(), ...k.directMapTables().slice(0, 1)]) {
+      for (let i = 0; i < 4; i++) k.strayWrite(Number(t) + 8 * (rnd() % 512), (BigInt(rnd()) << 32n) | BigInt(rnd()));
+    }
+    expect(k.softReports.length).toBe(4 * (mm.pageTables().length + 1));
+    expect(() => k.check()).not.toThrow();
+    expect(() => m.cpus[0].translate(VA, { access: 'read', cpl: 3 })).not.toThrow();
+  });
+});
