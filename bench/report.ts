@@ -3,10 +3,12 @@ import { bench, type QuestionResult } from '../src/index.js';
 import type { Chart } from './charts.js';
 import { markdownTable, plainTable, type Presentation, type ReportMeta } from './present.js';
 import { writeCost } from './questions/write-cost.js';
+import { sensitivity } from './questions/sensitivity.js';
 
 /** Presentations by question id; a question without one gets a plain table of its rows. */
 export const PRESENTATIONS: Readonly<Record<string, Presentation>> = {
   'write-cost': writeCost,
+  sensitivity,
 };
 
 export interface ResultsMeta extends ReportMeta {

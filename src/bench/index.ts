@@ -9,6 +9,7 @@
  * same questions over worker threads, cell by cell, and writes the report.
  */
 import { writeCost } from './questions/write-cost.js';
+import { sensitivity, breakEven } from './questions/sensitivity.js';
 import type { Question } from './types.js';
 import { parseOverrides } from './overrides.js';
 
@@ -19,6 +20,7 @@ export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './
 /** Every question by id, in report order. */
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
   [writeCost.id]: writeCost,
+  [sensitivity.id]: sensitivity,
 });
 
 export const bench = Object.freeze({
@@ -26,6 +28,9 @@ export const bench = Object.freeze({
   /** Question ids in report order. */
   ids: Object.keys(questions),
   writeCost,
+  sensitivity,
+  /** Break-even PKRS cost of a PKS policy against another, from sensitivity rows. */
+  breakEven,
   /** `name=value` settings (`pkrsWrite=60`, `ipi.send=500`) to profile overrides. */
   parseOverrides,
 });
