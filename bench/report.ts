@@ -4,10 +4,12 @@ import type { Chart } from './charts.js';
 import { markdownTable, plainTable, type Presentation, type ReportMeta } from './present.js';
 import { writeCost } from './questions/write-cost.js';
 import { sensitivity } from './questions/sensitivity.js';
+import { lockBatching } from './questions/lock-batching.js';
 
 /** Presentations by question id; a question without one gets a plain table of its rows. */
 export const PRESENTATIONS: Readonly<Record<string, Presentation>> = {
   'write-cost': writeCost,
+  'lock-batching': lockBatching,
   sensitivity,
 };
 

@@ -10,6 +10,7 @@
  */
 import { writeCost } from './questions/write-cost.js';
 import { sensitivity, breakEven } from './questions/sensitivity.js';
+import { lockBatching } from './questions/lock-batching.js';
 import type { Question } from './types.js';
 import { parseOverrides } from './overrides.js';
 
@@ -20,6 +21,7 @@ export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './
 /** Every question by id, in report order. */
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
   [writeCost.id]: writeCost,
+  [lockBatching.id]: lockBatching,
   [sensitivity.id]: sensitivity,
 });
 
@@ -28,6 +30,7 @@ export const bench = Object.freeze({
   /** Question ids in report order. */
   ids: Object.keys(questions),
   writeCost,
+  lockBatching,
   sensitivity,
   /** Break-even PKRS cost of a PKS policy against another, from sensitivity rows. */
   breakEven,

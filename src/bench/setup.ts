@@ -43,7 +43,21 @@ export function processOnAll(k: Kernel, m: Machine): AddressSpace {
 }
 
 /** Counter deltas of the kernel model around `body`, on the writing CPU and over all CPUs. */
-export function measure(rig: Rig, body: () => void): { cycles: number; systemCycles: number; wrmsr: number; ipis: number; invlpg: number; cr3Writes: number; fullFlushes: number; shootdowns: number } {
+export interface Delta {
+  cycles: number;
+  systemCycles: number;
+  wrmsr: number;
+  ipis: number;
+  invlpg: number;
+  cr3Writes: number;
+  fullFlushes: number;
+  shootdowns: number;
+  entryWrites: number;
+  windows: number;
+  cacheRefills: number;
+}
+
+export function measure(rig: Rig, body: () => void): Delta {
   const { m, k, cpu } = rig;
   const s0 = k.stats();
   const c0 = cpu.stats.cycles;
@@ -59,6 +73,9 @@ export function measure(rig: Rig, body: () => void): { cycles: number; systemCyc
     cr3Writes: s1.cr3Writes - s0.cr3Writes,
     fullFlushes: s1.fullFlushes - s0.fullFlushes,
     shootdowns: s1.shootdowns - s0.shootdowns,
+    entryWrites: s1.entryWrites - s0.entryWrites,
+    windows: s1.windows - s0.windows,
+    cacheRefills: s1.cacheRefills - s0.cacheRefills,
   };
 }
 
