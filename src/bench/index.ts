@@ -11,6 +11,7 @@
 import { writeCost } from './questions/write-cost.js';
 import { sensitivity, breakEven } from './questions/sensitivity.js';
 import { lockBatching } from './questions/lock-batching.js';
+import { directMap, cache } from './questions/direct-map.js';
 import type { Question } from './types.js';
 import { parseOverrides } from './overrides.js';
 
@@ -22,6 +23,8 @@ export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
   [writeCost.id]: writeCost,
   [lockBatching.id]: lockBatching,
+  [directMap.id]: directMap,
+  [cache.id]: cache,
   [sensitivity.id]: sensitivity,
 });
 
@@ -31,6 +34,8 @@ export const bench = Object.freeze({
   ids: Object.keys(questions),
   writeCost,
   lockBatching,
+  directMap,
+  cache,
   sensitivity,
   /** Break-even PKRS cost of a PKS policy against another, from sensitivity rows. */
   breakEven,
