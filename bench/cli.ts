@@ -100,6 +100,7 @@ export async function runBench(argv: string[], io: BenchIo = {}): Promise<number
   const questions: Record<string, QuestionResult> = {};
   for (const id of ids) questions[id] = { title: bench.questions[id].title, rows: [] };
   tasks.forEach((t, i) => questions[t.question].rows.push(...rowsByTask[i]));
+  for (const id of ids) questions[id].rows = bench.questions[id].finish(questions[id].rows);
 
   const render = args.json && args.out === undefined ? null : await loadRenderer();
   const results: Results = {

@@ -6,11 +6,13 @@ import { writeCost } from './questions/write-cost.js';
 import { sensitivity } from './questions/sensitivity.js';
 import { lockBatching } from './questions/lock-batching.js';
 import { directMap, cache } from './questions/direct-map.js';
+import { workloads } from './questions/workloads.js';
 
 /** Presentations by question id; a question without one gets a plain table of its rows. */
 export const PRESENTATIONS: Readonly<Record<string, Presentation>> = {
   'write-cost': writeCost,
   'lock-batching': lockBatching,
+  workloads,
   'direct-map': directMap,
   cache,
   sensitivity,

@@ -12,6 +12,7 @@ import { writeCost } from './questions/write-cost.js';
 import { sensitivity, breakEven } from './questions/sensitivity.js';
 import { lockBatching } from './questions/lock-batching.js';
 import { directMap, cache } from './questions/direct-map.js';
+import { workloads } from './questions/workloads.js';
 import type { Question } from './types.js';
 import { parseOverrides } from './overrides.js';
 
@@ -23,6 +24,7 @@ export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
   [writeCost.id]: writeCost,
   [lockBatching.id]: lockBatching,
+  [workloads.id]: workloads,
   [directMap.id]: directMap,
   [cache.id]: cache,
   [sensitivity.id]: sensitivity,
@@ -34,6 +36,7 @@ export const bench = Object.freeze({
   ids: Object.keys(questions),
   writeCost,
   lockBatching,
+  workloads,
   directMap,
   cache,
   sensitivity,

@@ -28,7 +28,7 @@ export interface QuestionResult {
 
 /**
  * One question, callable as a function, and split into independent cells (plain, JSON-serializable data) so
- * a runner can spread them over threads: `assemble(cells.map(runCell))` is what the function returns.
+ * a runner can spread them over threads: `finish(cells.flatMap(runCell))` is what the function returns.
  */
 export interface Question<Cell = unknown> {
   (opts?: BenchOptions): QuestionResult;
@@ -38,6 +38,8 @@ export interface Question<Cell = unknown> {
   readonly method: string;
   cells(opts: BenchOptions): Cell[];
   runCell(cell: Cell, opts: BenchOptions): BenchRow[];
+  /** Fields derived from all the rows (e.g. overhead against `none`); identity when the question has none. */
+  finish(rows: BenchRow[]): BenchRow[];
 }
 
 export interface QuestionDef<Cell> {
@@ -46,6 +48,7 @@ export interface QuestionDef<Cell> {
   method: string;
   cells(opts: BenchOptions): Cell[];
   runCell(cell: Cell, opts: BenchOptions): BenchRow[];
+  finish?(rows: BenchRow[]): BenchRow[];
 }
 
 /** Make a callable question from its definition. */
@@ -54,9 +57,9 @@ export function defineQuestion<Cell>(def: QuestionDef<Cell>): Question<Cell> {
     const o = checkOptions(opts);
     const rows: BenchRow[] = [];
     for (const cell of def.cells(o)) rows.push(...def.runCell(cell, o));
-    return { title: def.title, rows };
+    return { title: def.title, rows: def.finish ? def.finish(rows) : rows };
   };
-  return Object.assign(fn, { id: def.id, title: def.title, method: def.method, cells: (o: BenchOptions) => def.cells(checkOptions(o)), runCell: def.runCell });
+  return Object.assign(fn, { id: def.id, title: def.title, method: def.method, cells: (o: BenchOptions) => def.cells(checkOptions(o)), runCell: def.runCell, finish: def.finish ?? ((rows: BenchRow[]) => rows) });
 }
 
 export const DEFAULT_CPUS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
