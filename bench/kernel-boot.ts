@@ -8,7 +8,9 @@
  *
  *   npx esbuild bench/kernel-boot.ts --bundle --platform=node --format=esm --outfile=bench/out/kernel-boot.mjs \
  *     && node --expose-gc bench/out/kernel-boot.mjs [--quick] [--json]
+ * A full run also writes bench/out/kernel-boot-results.json.
  */
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Machine } from '../src/cpu/machine.js';
 import { directMapVa } from '../src/cpa/writer.js';
@@ -102,8 +104,11 @@ const roRw = {
   systemCyclesPerPair: Math.round((m2.cpus.reduce((s, c) => s + c.cycles, 0) - sys0) / pairs),
 };
 
+const out = { meta: { node: process.version, quick }, boot: rows, split, roRw };
+// Beside the bundle (bench/out/, not committed), as bench/core.ts does.
+if (!quick) writeFileSync(new URL('./kernel-boot-results.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
 if (json) {
-  console.log(JSON.stringify({ meta: { node: process.version, quick }, boot: rows, split, roRw }, null, 2));
+  console.log(JSON.stringify(out, null, 2));
 } else {
   console.log('| case | boot (host ms) | tables written | frames allocated | host MiB | reserve pages | reserve MiB |');
   console.log('|---|---|---|---|---|---|---|');

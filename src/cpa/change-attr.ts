@@ -29,7 +29,8 @@ class CpaData {
   pa = 0;
   numpages = 0;
   flushTlb = false;
-  m: CpaMasks = CPA_NO_MASK;
+  /** This call's own copy of the masks (the caller's object may be reused by a nested call). */
+  readonly m: CpaMasks = { ...CPA_NO_MASK };
 }
 
 /** cpa_data objects by nesting depth (reused: no allocation per call). */
@@ -56,7 +57,11 @@ export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, nu
   cpa.pa = pa;
   cpa.numpages = numpages;
   cpa.flushTlb = false;
-  cpa.m = m;
+  cpa.m.setLo = m.setLo;
+  cpa.m.setHi = m.setHi;
+  cpa.m.clrLo = m.clrLo;
+  cpa.m.clrHi = m.clrHi;
+  cpa.m.forceSplit = m.forceSplit;
   let ret: number;
   dm.writer.begin(cpu);
   try {
@@ -67,10 +72,15 @@ export function change_page_attr_set_clr(dm: DirectMap, cpu: Cpu, pa: number, nu
   } finally {
     dm.writer.end(cpu);
   }
-  // cpa_flush: only when something changed; flush_tlb_kernel_range picks INVLPG per page or a full flush.
-  if (cpa.flushTlb && flush) flushDirectMapRange(dm.machine, cpu, pa, numpages, dm.stats, dm.flushCeiling);
+  // Only when something changed (CPA_FLUSHTLB), and even after an error: the pages before it did change.
+  if (cpa.flushTlb && flush) cpa_flush(dm, cpu, pa, numpages);
   depth--;
   return ret;
+}
+
+/** cpa_flush: the changed range on every CPU; flush_tlb_kernel_range picks INVLPG per page or a full flush. */
+function cpa_flush(dm: DirectMap, cpu: Cpu, pa: number, numpages: number): void {
+  flushDirectMapRange(dm.machine, cpu, pa, numpages, dm.stats, dm.flushCeiling);
 }
 
 /** __change_page_attr_set_clr: walk the range, one entry (or one large page) per step. */

@@ -26,7 +26,7 @@ import {
   type SetMemoryOptions,
   type TableSource,
 } from './types.js';
-import { dmHi, dmLo } from './writer.js';
+import { dmHiS, dmLoS } from './writer.js';
 
 const TWO32 = 2 ** 32;
 /** PGD index of PAGE_OFFSET (bits 47:39 of 0xffff888000000000). */
@@ -214,7 +214,7 @@ export class DirectMap implements DirectMapApi {
   /** Read the 8-byte entry at `pa` through the direct map as `cpu` (lookup_address); a refused read is an oops. */
   readEntry(cpu: Cpu, pa: number, out: WalkOut): void {
     cpu.xv = NO_EXCEPTION;
-    out.lo = cpu.load(dmLo(pa), dmHi(pa), 8, ACC_READ);
+    out.lo = cpu.load(dmLoS(pa), dmHiS(pa), 8, ACC_READ);
     if (cpu.xv !== NO_EXCEPTION) throw cpu.takeException();
     out.hi = cpu.loadHi;
   }
@@ -276,6 +276,18 @@ export class DirectMap implements DirectMapApi {
   /** Every page-table page mapping the direct map: PUD pages, then the PMD and PTE pages under each, in
    * address order (the PGD, shared with the rest of the kernel half, is `pgdPa`). */
   tables(): number[] {
+    // Only a split changes the set (Linux never frees direct-map tables): recompute after one, else copy.
+    const n = this.stats.splits['1G'] + this.stats.splits['2M'];
+    if (this.tablesCache === null || this.tablesAt !== n) {
+      this.tablesCache = this.scanTables();
+      this.tablesAt = n;
+    }
+    return this.tablesCache.slice();
+  }
+  private tablesCache: number[] | null = null;
+  private tablesAt = -1;
+
+  private scanTables(): number[] {
     const mem = this.machine.memory;
     const out: number[] = [];
     const visit = (table: number, level: number): void => {

@@ -50,14 +50,14 @@ function flushOnCpu(c: Cpu): void {
     c.flushTlb({ global: true });
     return;
   }
-  let lo = curLo;
-  let hi = curHi;
+  let lo = curLo; // unsigned, as a double
+  let hi = curHi | 0; // signed halves to the core: no heap numbers
   for (let i = 0; i < curPages; i++) {
-    c.invlpgHalves(lo, hi);
+    c.invlpgHalves(lo | 0, hi);
     lo += 4096;
     if (lo >= TWO32) {
       lo -= TWO32;
-      hi = (hi + 1) >>> 0;
+      hi = (hi + 1) | 0;
     }
   }
 }

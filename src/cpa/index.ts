@@ -19,9 +19,9 @@ export {
   type DirectMapSize,
   type TableProtection,
 } from './types.js';
-export { plainWriter, pksWriter, wpWriter, directMapStore, directMapVa, dmLo, dmHi } from './writer.js';
+export { plainWriter, pksWriter, wpWriter, directMapStore, directMapVa, dmLo, dmHi, dmLoS, dmHiS } from './writer.js';
 export { DirectMap, DIRECT_MAP_PGD_INDEX } from './direct-map.js';
 export { flush_tlb_kernel_range, flush_tlb_all, TLB_SINGLE_PAGE_FLUSH_CEILING } from './flush.js';
 export { TableReserve, rfcReservePages, type PhysRange } from './reserve.js';
-export { BuddyAllocator, NodeAllocator, MAX_ORDER } from '../pgtable/buddy.js';
+export { BuddyAllocator, NodeAllocator, MAX_ORDER, allocPages, type AllocResult } from '../pgtable/buddy.js';
 export { bootKernel, TEXT_PA, TEXT_VA, type KernelBase } from '../pgtable/boot.js';

@@ -2,10 +2,12 @@
  * split_large_page (arch/x86/mm/pat/set_memory.c): replace a 1 GiB page by a table of 512 2 MiB pages, or a
  * 2 MiB page by a table of 512 4 KiB pages, with the same attributes, then flush every CPU's TLB.
  *
- * The flush is the SDM's rule on changing the page size of a range (Vol. 3A 4.10.2.3: after such a change the
- * TLBs may hold translations of both sizes for the range, and which one is used is implementation-specific, so
- * they must not differ; 4.10.4.2: invalidate after changing the page size). Linux does a global flush right after
- * installing the new table and before changing any of its entries, on every CPU (flush_tlb_all).
+ * The flush is the SDM's rule on changing the page size of a range (Vol. 3A 4.10.2.3, "Details of TLB Use",
+ * 4.10.1.3 in older editions: after such a change the TLBs may hold one translation per page size for the range,
+ * and which one a reference uses is implementation-specific; 4.10.4.2, "Recommended Invalidation": invalidate
+ * after changing the page size). Linux does a global flush right after installing the new table and before changing any
+ * of its entries, on every CPU (flush_tlb_all in __split_large_page), so no CPU can use the old large translation
+ * together with the new small ones.
  */
 
 import type { Cpu } from '../cpu/cpu.js';

@@ -79,7 +79,8 @@ export interface DirectMapLookup {
 export interface SetMemoryOptions {
   /** Flush the TLBs of every CPU for the range (flush_tlb_kernel_range) after the change. Default true; false
    * batches: the caller then calls flush_tlb_kernel_range itself (until it does, other CPUs may hold stale
-   * translations, as on hardware). */
+   * translations, as on hardware). A split still flushes every CPU at once: that flush is the SDM's rule on a
+   * page-size change, not part of the range flush. */
   flush?: boolean;
 }
 

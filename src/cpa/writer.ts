@@ -16,6 +16,14 @@ export function dmLo(pa: number): number {
 export function dmHi(pa: number): number {
   return (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) >>> 0;
 }
+/** The same halves as signed int32 (what the hot path passes to cpu.load/store: V8 keeps them unboxed; the core
+ * reads halves with shifts and `>>>`, so the sign does not matter). */
+export function dmLoS(pa: number): number {
+  return pa % TWO32 | 0;
+}
+export function dmHiS(pa: number): number {
+  return (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) | 0;
+}
 /** The direct-map va of physical address `pa`, as a bigint (API edge). */
 export function directMapVa(pa: number): bigint {
   return (BigInt(dmHi(pa)) << 32n) | BigInt(dmLo(pa));
@@ -26,7 +34,7 @@ export function directMapVa(pa: number): bigint {
  * `cpu`. Returns false with the exception left in cpu.xv/xec (nothing written), as `cpu.store` does.
  */
 export function directMapStore(cpu: Cpu, pa: number, lo: number, hi: number): boolean {
-  return cpu.store(dmLo(pa), dmHi(pa), 8, lo, hi, ACC_WRITE);
+  return cpu.store(dmLoS(pa), dmHiS(pa), 8, lo | 0, hi | 0, ACC_WRITE);
 }
 
 /** The baseline policy's writer: plain stores; a refused store is an oops (the typed fault is thrown). */

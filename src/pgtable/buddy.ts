@@ -13,7 +13,7 @@
  * free) throws RangeError naming the value.
  */
 
-import { NO_PAGE, type PageAllocator } from '../cpa/types.js';
+import { ENOMEM, NO_PAGE, type PageAllocator } from '../cpa/types.js';
 
 export const MAX_ORDER = 10;
 const PAGE_SHIFT = 12;
@@ -255,4 +255,16 @@ export class NodeAllocator implements PageAllocator {
     for (const b of this.nodes) s += b.totalPages;
     return s;
   }
+}
+
+/** What `allocPages` returns: the block, or the kernel's error value. */
+export type AllocResult = { ok: true; pa: number; order: number } | { ok: false; errno: typeof ENOMEM; order: number };
+
+/**
+ * alloc_pages at the API edge: a typed result instead of -1 (`{ ok: false, errno: ENOMEM }` when no block of that
+ * order is free on any node). The allocator stays consistent either way.
+ */
+export function allocPages(a: PageAllocator, order: number, node?: number): AllocResult {
+  const pa = a.alloc(order, node);
+  return pa === NO_PAGE ? { ok: false, errno: ENOMEM, order } : { ok: true, pa, order };
 }

@@ -15,8 +15,9 @@ export interface Violation {
   /** 'writable': R/W = 1 in the direct map outside a window; 'no-key': the leaf lacks the page-table key;
    * 'pkrs-open': a CPU's PKRS lets the key be written outside a window; 'tlb-writable': a CPU translates a
    * write to the table's alias (a stale TLB entry or a missing protection); 'alias': an address space maps a
-   * page-table page writable (a second way to write it). */
-  kind: 'writable' | 'no-key' | 'pkrs-open' | 'tlb-writable' | 'alias';
+   * page-table page writable (a second way to write it); 'wp-off': a CPU runs with CR0.WP = 0 outside a window
+   * (supervisor writes ignore R/W and write-disable keys then, SDM Vol. 3A 4.6.1). */
+  kind: 'writable' | 'no-key' | 'pkrs-open' | 'tlb-writable' | 'alias' | 'wp-off';
   /** The table page (for 'pkrs-open': none). */
   pa: bigint | null;
   cpu?: number;
@@ -35,6 +36,9 @@ export function checkPageTables(k: Kernel, opts: { tlb?: boolean } = {}): Violat
       if (k.writer.windowOpen(c)) continue;
       if (((c.pkrs >>> (2 * k.ptKey)) & 3) === 0) out.push({ kind: 'pkrs-open', pa: null, cpu: c.index, detail: `CPU ${c.index} PKRS 0x${c.pkrs.toString(16)} leaves key ${k.ptKey} writable` });
     }
+  }
+  for (const c of cpus) {
+    if (!k.writer.windowOpen(c) && (c.cr0 & (1n << 16n)) === 0n) out.push({ kind: 'wp-off', pa: null, cpu: c.index, detail: `CPU ${c.index} runs with CR0.WP = 0` });
   }
   const tables = k.allPageTables();
   const withFree = tables.concat(k.cache.freeList());

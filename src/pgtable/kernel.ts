@@ -12,7 +12,7 @@ import type { Cpu } from '../cpu/cpu.js';
 import { PageFault, VEC_PF } from '../cpu/faults.js';
 import type { Machine } from '../cpu/machine.js';
 import type { DirectMapApi, DirectMapSize, PageAllocator } from '../cpa/types.js';
-import { directMapStore, directMapVa } from '../cpa/writer.js';
+import { directMapStore } from '../cpa/writer.js';
 import { PksApi, type PksTask } from '../pks/api.js';
 import { bootKernel } from './boot.js';
 import { checkPageTables, type Violation } from './check.js';
@@ -97,7 +97,9 @@ export class Kernel implements MmHost, WriterHost {
     const policy = opts.protection ?? 'none';
     if (!POLICIES.includes(policy)) throw new RangeError(`protection must be one of ${POLICIES.join(', ')}; got ${String(policy)}`);
     if (usesPks(policy) && !machine.features.pks) throw new RangeError(`protection '${policy}' needs a CPU with PKS (features.pks)`);
-    if (policy === 'poke' && machine.cpus.length > 255) throw new RangeError('poke: at most 255 CPUs');
+    for (const b of ['groupedCache', 'soft'] as const) {
+      if (opts[b] !== undefined && typeof opts[b] !== 'boolean') throw new TypeError(`${b} must be a boolean, got ${String(opts[b])}`);
+    }
     this.machine = machine;
     this.policy = policy;
     this.soft = opts.soft === true;
@@ -158,7 +160,7 @@ export class Kernel implements MmHost, WriterHost {
     this.writer.fill(cpu, pgd, 0, 256, 0, 0);
     this.writer.copy(cpu, pgd, this.kernelPgd, 256, 256); // clone_pgd_range: the shared kernel half
     const id = ++this.mmCount;
-    const mm = new AddressSpace(this, id, pgd, this.pks.createTask(`mm${id}`));
+    const mm = new AddressSpace(this, id, pgd);
     this.mms.add(mm);
     return mm;
   }
@@ -212,12 +214,16 @@ export class Kernel implements MmHost, WriterHost {
     for (const i of mm.cpumask) if (!this.tlb.lazy[i]) return this.machine.cpus[i];
     return this.machine.cpus[0];
   }
+  createTask(name: string): PksTask {
+    return this.pks.createTask(name);
+  }
   switchTask(cpu: Cpu, task: PksTask): void {
     this.pks.switchTo(cpu, task);
   }
   forget(mm: AddressSpace): void {
     this.mms.delete(mm);
-    for (const c of this.machine.cpus) if (this.pks.current(c) === mm.task) this.pks.switchTo(c, this.idle[c.index]);
+    const threads = mm.tasks();
+    for (const c of this.machine.cpus) if (threads.includes(this.pks.current(c))) this.pks.switchTo(c, this.idle[c.index]);
   }
 
   // ---- WriterHost --------------------------------------------------------------------------------------------
@@ -350,13 +356,13 @@ export class Kernel implements MmHost, WriterHost {
     const key = this.ptKey;
     if (usesPks(this.policy)) {
       return {
-        protect: (cpu, pa, pages) => dm.set_memory_pks(cpu, directMapVa(pa), pages, key) === 0,
-        unprotect: (cpu, pa, pages) => void dm.set_memory_pks(cpu, directMapVa(pa), pages, 0),
+        protect: (cpu, pa, pages) => dm.set_memory_pks(cpu, pa, pages, key) === 0,
+        unprotect: (cpu, pa, pages) => void dm.set_memory_pks(cpu, pa, pages, 0),
       };
     }
     return {
-      protect: (cpu, pa, pages) => dm.set_memory_ro(cpu, directMapVa(pa), pages) === 0,
-      unprotect: (cpu, pa, pages) => void dm.set_memory_rw(cpu, directMapVa(pa), pages),
+      protect: (cpu, pa, pages) => dm.set_memory_ro(cpu, pa, pages) === 0,
+      unprotect: (cpu, pa, pages) => void dm.set_memory_rw(cpu, pa, pages),
     };
   }
 }

@@ -54,6 +54,8 @@ export interface MmHost {
   defaultCpu(mm: AddressSpace): Cpu;
   newAddressSpace(): AddressSpace;
   switchTask(cpu: Cpu, task: PksTask): void;
+  /** A new thread (PKRS = PKS_INIT_VALUE). */
+  createTask(name: string): PksTask;
   forget(mm: AddressSpace): void;
 }
 

@@ -47,9 +47,25 @@ export class AddressSpace implements TlbMm {
     readonly id: number,
     /** The PGD page (from the cache, kernel half already copied). */
     readonly pgdPa: number,
-    /** The thread of this process: its PKRS is switched in with it. */
-    readonly task: PksTask,
   ) {}
+
+  /** This process's thread on each CPU (one thread per CPU it runs on): its PKRS is switched in with it. */
+  private readonly threads = new Map<number, PksTask>();
+
+  /** The thread of this process that runs on `cpu`. */
+  threadOn(cpu: Cpu): PksTask {
+    let t = this.threads.get(cpu.index);
+    if (t === undefined) {
+      t = this.host.createTask(`mm${this.id}/${cpu.index}`);
+      this.threads.set(cpu.index, t);
+    }
+    return t;
+  }
+
+  /** Every thread of this process. */
+  tasks(): PksTask[] {
+    return [...this.threads.values()];
+  }
 
   get destroyed(): boolean {
     return this.dead;
@@ -70,6 +86,7 @@ export class AddressSpace implements TlbMm {
     const w = this.host.writer;
     let done = 0;
     let failed = '';
+    let error: unknown = null;
     let pt = -1;
     w.begin(cpu);
     try {
@@ -90,14 +107,21 @@ export class AddressSpace implements TlbMm {
           break;
         }
         const rec: PageRec = { pa, write: prot.write === true, user: prot.user ?? true, exec: prot.exec === true, cow: false };
+        try {
+          set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
+        } catch (e) {
+          this.host.putPage(pa);
+          error = e;
+          break;
+        }
         this.pages.set(a / 4096, rec);
-        set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
       }
     } finally {
       w.end(cpu);
     }
-    if (failed !== '') {
+    if (failed !== '' || error !== null) {
       if (done > 0) this.unmap(v, done, { cpu });
+      if (error !== null) throw error;
       throw new KernelError(ENOMEM, `map: out of memory for a ${failed} at 0x${(v + done * 4096).toString(16)} (-ENOMEM); nothing was mapped`);
     }
   }
@@ -291,7 +315,7 @@ export class AddressSpace implements TlbMm {
   switchTo(cpu: Cpu): void {
     this.alive('switchTo');
     this.host.tlb.switch_mm(cpu, this);
-    this.host.switchTask(cpu, this.task);
+    this.host.switchTask(cpu, this.threadOn(cpu));
   }
 
   /** What the model intends va to map to, from its own records (null: unmapped). */
@@ -320,32 +344,45 @@ export class AddressSpace implements TlbMm {
 
   // ---- internals -------------------------------------------------------------------------------------------
 
-  /** pud_alloc / pmd_alloc / pte_alloc down to the PT page for `a`; -1 when a table cannot be allocated. */
-  private pte_alloc(cpu: Cpu, a: number): number {
-    const w = this.host.writer;
+  /** pud_alloc: the PUD page for `a` (allocated and set_p4d'd into the PGD if missing; P4D folded), or -1. */
+  private pud_alloc(cpu: Cpu, a: number): number {
     const gi = Math.floor(a / 2 ** 39);
     let pud = this.puds.get(gi);
     if (pud === undefined) {
       pud = this.host.allocTable(cpu);
       if (pud < 0) return -1;
       this.puds.set(gi, pud);
-      populate(w, cpu, this.pgdPa + 8 * gi, pud); // set_p4d (folded into the PGD)
+      populate(this.host.writer, cpu, this.pgdPa + 8 * gi, pud); // set_p4d
     }
+    return pud;
+  }
+
+  /** pmd_alloc: the PMD page for `a` (allocated and set_pud'd if missing), or -1. */
+  private pmd_alloc(cpu: Cpu, a: number): number {
     const ui = Math.floor(a / GB);
     let pmd = this.pmds.get(ui);
     if (pmd === undefined) {
+      const pud = this.pud_alloc(cpu, a);
+      if (pud < 0) return -1;
       pmd = this.host.allocTable(cpu);
       if (pmd < 0) return -1;
       this.pmds.set(ui, pmd);
-      populate(w, cpu, pud + 8 * (ui % 512), pmd); // set_pud
+      populate(this.host.writer, cpu, pud + 8 * (ui % 512), pmd); // set_pud
     }
+    return pmd;
+  }
+
+  /** pte_alloc: the PT page for `a` (allocated and set_pmd'd if missing, with the levels above), or -1. */
+  private pte_alloc(cpu: Cpu, a: number): number {
     const mi = Math.floor(a / MB2);
     let pt = this.pts.get(mi);
     if (pt === undefined) {
+      const pmd = this.pmd_alloc(cpu, a);
+      if (pmd < 0) return -1;
       pt = this.host.allocTable(cpu);
       if (pt < 0) return -1;
       this.pts.set(mi, pt);
-      populate(w, cpu, pmd + 8 * (mi % 512), pt); // set_pmd
+      populate(this.host.writer, cpu, pmd + 8 * (mi % 512), pt); // set_pmd
     }
     return pt;
   }

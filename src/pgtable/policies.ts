@@ -27,8 +27,8 @@ import type { ArchFault } from '../cpu/faults.js';
 import { ACC_WRITE } from '../mmu/rights.js';
 import type { PksApi } from '../pks/api.js';
 import type { DirectMapApi, EntryWriter } from '../cpa/types.js';
-import { directMapVa } from '../cpa/writer.js';
-import { dmHiS, dmLoS } from './set-pte.js';
+import { dmHiS, dmLoS } from '../cpa/writer.js';
+import { KernelError } from './errors.js';
 
 export type ProtectionPolicy = 'none' | 'pks' | 'pks-lock' | 'paging-ro' | 'poke';
 export const POLICIES: readonly ProtectionPolicy[] = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -206,8 +206,12 @@ export class PagingRoWriter extends PolicyWriter {
     this.stats.windows++;
     if (this.host.isCpaProtected(pa)) {
       this.viaWp[cpu.index] = (this.viaWp[cpu.index] << 1) & 0xff;
-      const r = this.host.dm.set_memory_rw(cpu, directMapVa(pa - (pa % 4096)), 1);
-      if (r !== 0) throw new RangeError(`paging-ro: set_memory_rw failed with ${r} (out of reserve tables)`);
+      const r = this.host.dm.set_memory_rw(cpu, pa - (pa % 4096), 1);
+      if (r !== 0) {
+        this.viaWp[cpu.index] >>>= 1;
+        this.depth[cpu.index]--;
+        throw new KernelError(r, `paging-ro: set_memory_rw of table 0x${pa.toString(16)} failed with ${r} (no reserve table left to split the direct map)`);
+      }
     } else {
       // pax_open_kernel: clear CR0.WP around the store (the direct map's own tables; CPA would recurse).
       this.viaWp[cpu.index] = ((this.viaWp[cpu.index] << 1) | 1) & 0xff;
@@ -219,7 +223,7 @@ export class PagingRoWriter extends PolicyWriter {
     this.viaWp[cpu.index] >>>= 1;
     this.depth[cpu.index]--;
     if (wp) cpu.writeCr(0, cpu.cr0 | CR0_WP);
-    else this.host.dm.set_memory_ro(cpu, directMapVa(pa - (pa % 4096)), 1);
+    else this.host.dm.set_memory_ro(cpu, pa - (pa % 4096), 1);
   }
 }
 

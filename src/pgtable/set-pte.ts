@@ -10,7 +10,8 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import { ACC_READ } from '../mmu/rights.js';
-import { PAGE_OFFSET_HI, type EntryWriter } from '../cpa/types.js';
+import type { EntryWriter } from '../cpa/types.js';
+import { dmHiS, dmLoS } from '../cpa/writer.js';
 
 /** Entry bits, low half (SDM Vol. 3A Table 4-19/4-20). */
 export const _PAGE_PRESENT = 1 << 0;
@@ -37,18 +38,6 @@ export function mkHi(pa: number, nx: boolean): number {
 /** Physical address in an entry given as halves (bits 51:12). */
 export function entryPa(lo: number, hi: number): number {
   return (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
-}
-
-/**
- * The direct-map address of `pa` as signed 32-bit halves (the core takes halves signed or not). Signed halves
- * stay small integers in V8: an unsigned high half (0xffff8880...) passed to a function that is not inlined
- * would be boxed as a heap number on every call.
- */
-export function dmLoS(pa: number): number {
-  return pa % TWO32 | 0;
-}
-export function dmHiS(pa: number): number {
-  return (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) | 0;
 }
 
 /** High half of the last `readEntry` / `ptep_get_and_clear` (allocation-free two-value return). */

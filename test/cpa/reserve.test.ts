@@ -77,6 +77,20 @@ describe('the reserve of direct-map tables', () => {
     expect(k.reserve!.contains(added[0])).toBe(true);
   });
 
+  it('is large enough to shatter the whole direct map to 4 KiB pages', () => {
+    const { m, k, dm } = boot({ cpus: 2, memory: GiB }, { directMap: '1G', protect: 'pkey' });
+    expect(dm.set_memory_4k(m.cpus[0], directMapVa(0), GiB / 4096)).toBe(0);
+    expect(dm.stats.directPages).toEqual({ '1G': 0, '2M': 0, '4K': GiB / 4096 });
+    // Boot already mapped the pool's edges with smaller pages; the rest took one table per split, all from the
+    // reserve, and never more than the RFC sizing.
+    const splits = dm.stats.splits['1G'] + dm.stats.splits['2M'];
+    expect(splits).toBeGreaterThan(500);
+    expect(dm.stats.reserveUsed).toBe(splits);
+    expect(splits).toBeLessThanOrEqual(rfcReservePages(GiB));
+    expect(k.reserve!.pagesFree).toBe(dm.stats.reservePages - splits);
+    for (const t of dm.tables()) expect(dm.lookup(t)!.pkey).toBe(1);
+  });
+
   it('an exhausted reserve gives ENOMEM and leaves the map consistent', () => {
     const { m, k, dm } = boot({ cpus: 1, memory: GiB }, { directMap: '2M', protect: 'pkey', reserve: 0 });
     const c = m.cpus[0];

@@ -136,6 +136,26 @@ describe('set_memory_* on the direct map', () => {
     expect(() => dm.setWriter(null as never)).toThrow(TypeError);
   });
 
+  it('is re-entrant: a writer may itself call set_memory_* (as a paging-ro policy does)', () => {
+    const { m, dm } = boot({ cpus: 2, memory: 2 * GiB }, { directMap: '2M' });
+    let nested = 0;
+    dm.setWriter({
+      begin: () => {},
+      write: (c, pa, lo, hi) => {
+        if (nested++ === 0) expect(dm.set_memory_nx(c, directMapVa(GiB + 4096), 1)).toBe(0); // already NX
+        if (nested === 2) expect(dm.set_memory_x(c, directMapVa(GiB + 8192), 1)).toBe(0);
+        plainWriter.write(c, pa, lo, hi);
+      },
+      end: () => {},
+    });
+    expect(dm.set_memory_ro(m.cpus[0], directMapVa(512 * MiB + 4096), 3)).toBe(0);
+    for (let i = 1; i <= 3; i++) expect(dm.lookup(512 * MiB + i * 4096)).toMatchObject({ write: false, nx: true });
+    expect(dm.lookup(512 * MiB + 4 * 4096)).toMatchObject({ write: true });
+    expect(dm.lookup(GiB + 8192)).toMatchObject({ pageSize: 4096, nx: false, write: true });
+    expect(dm.lookup(GiB + 4096)).toMatchObject({ nx: true, write: true });
+    expectNoStale(m, [512 * MiB + 4096, GiB + 8192]);
+  });
+
   it('returns ENOMEM when no table page is left, and stays consistent', () => {
     const { m, k, dm } = boot({ cpus: 2, memory: 2 * GiB }, { directMap: '1G' });
     let left = 1;

@@ -65,6 +65,8 @@ describe('bad use of the kernel model', () => {
     const m = new Machine({ cpus: 1, memory: 2 ** 30 });
     expect(() => Kernel.boot(m, { protection: 'bogus' as never })).toThrow(/protection must be one of/);
     expect(() => Kernel.boot(m, { colour: 'red' } as never)).toThrow(/unknown Kernel.boot option 'colour'/);
+    expect(() => Kernel.boot(m, { soft: 'yes' } as never)).toThrow(TypeError);
+    expect(() => Kernel.boot(m, { directMap: '3M' } as never)).toThrow(RangeError);
   });
 
   it('stray writes with a bad address', () => {

@@ -132,6 +132,20 @@ describe('bootKernel', () => {
     for (const t of k.bootTables) expect(k.directMap.lookup(t)!.pkey).toBe(1);
   });
 
+  it('on 1 TiB, keying scattered 2 MiB blocks (as a page-table cache refill does) costs host memory per table only', () => {
+    const m = new Machine({ cpus: 2, memory: 2 ** 40 });
+    const k = bootKernel(m, { directMap: '1G', protect: 'pkey' });
+    const frames0 = m.memory.stats.framesAllocated;
+    for (let i = 0; i < 40; i++) {
+      const pa = (37 + i * 25) * GiB + ((i * 97) % 512) * 2 * MiB;
+      expect(k.directMap.set_memory_pks(m.cpus[i % 2], directMapVa(pa), 512, 1)).toBe(0);
+      expect(k.directMap.lookup(pa)).toMatchObject({ pageSize: 2 * MiB, pkey: 1 });
+    }
+    // Each block split its 1 GiB page once (one new PMD page) and changed one PDE in place.
+    expect(k.directMap.stats.splits).toEqual({ '1G': 40, '2M': 0 });
+    expect(m.memory.stats.framesAllocated - frames0).toBe(40);
+  });
+
   it("protect 'pkey': a supervisor write to any boot table through the direct map raises #PF with PK", () => {
     const m = new Machine({ cpus: 2, memory: 512 * MiB });
     const k = bootKernel(m, { directMap: '2M', protect: 'pkey', ptKey: 2 });
@@ -161,6 +175,18 @@ describe('bootKernel', () => {
     expect(k.buddy.nodes[1].endPfn * 4096).toBe(GiB);
     expect([0, 1, 2, 3].map((i) => k.nodeOfCpu(i))).toEqual([0, 0, 1, 1]);
     expect(k.buddy.alloc(0, 1)).toBeGreaterThanOrEqual(512 * MiB);
+  });
+
+  it("splits the direct map with tables from the calling CPU's node (no protection)", () => {
+    const m = new Machine({ cpus: 4, memory: 1 * GiB });
+    const k = bootKernel(m, { nodes: 2, directMap: '2M' });
+    const before = new Set(k.directMap.tables());
+    expect(k.directMap.set_memory_ro(m.cpus[3], directMapVa(100 * MiB + 4096), 1)).toBe(0);
+    const added = k.directMap.tables().filter((t) => !before.has(t));
+    expect(added.length).toBe(1);
+    expect(k.buddy.nodeOf(added[0])).toBe(1);
+    expect(k.directMap.set_memory_ro(m.cpus[0], directMapVa(600 * MiB + 4096), 1)).toBe(0);
+    expect(k.buddy.nodeOf(k.directMap.lookup(600 * MiB)!.tablePa)).toBe(0);
   });
 
   it('is deterministic: the same boot gives the same tables and cycles', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BuddyAllocator, MAX_ORDER, NodeAllocator } from '../../src/pgtable/buddy.js';
+import { allocPages, BuddyAllocator, MAX_ORDER, NodeAllocator } from '../../src/pgtable/buddy.js';
 
 const MiB = 2 ** 20;
 
@@ -64,6 +64,14 @@ describe('BuddyAllocator', () => {
     b.free(4 * MiB, 10);
     expect(b.alloc(0)).toBe(4 * MiB);
     expect(b.freePages).toBe(1023);
+  });
+
+  it('allocPages gives a typed result: the block, or ENOMEM', () => {
+    const b = new BuddyAllocator(0, 4 * MiB);
+    expect(allocPages(b, 10)).toEqual({ ok: true, pa: 0, order: 10 });
+    expect(allocPages(b, 0)).toEqual({ ok: false, errno: -12, order: 0 });
+    b.free(0, 10);
+    expect(allocPages(b, 3)).toEqual({ ok: true, pa: 0, order: 3 });
   });
 
   it('rejects misuse with RangeErrors naming the value', () => {

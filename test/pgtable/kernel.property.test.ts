@@ -131,7 +131,7 @@ describe.each(POLICY_LIST)('kernel model properties under %s', (policy) => {
 });
 
 describe('out of memory', () => {
-  it.each(POLICY_LIST)('%s: map fails with -ENOMEM, nothing half-mapped, pages conserved', (policy) => {
+  it.each(POLICY_LIST)('%s: map and fork fail with -ENOMEM, nothing half-made, pages conserved', (policy) => {
     const { m, k } = boot(policy, { memory: 64 * 2 ** 20 });
     const total = pageAccount(k);
     const mm = k.createAddressSpace();
@@ -152,6 +152,29 @@ describe('out of memory', () => {
     expect(pageAccount(k)).toBe(total);
     expect(k.check()).toEqual([]);
     expectTranslations(m.cpus[0], mm, [0x400000n, BigInt(mapped) * 0x200000n + 0x400000n]);
+    // Use up every page (the cache's free pages too), then free 3: fork gets its PGD, PUD and PMD, then runs out.
+    k.shrinkCache();
+    const tail = BigInt(mapped) * 0x200000n + 0x400000n; // its page table exists (the failed chunk's)
+    let extra = 0;
+    try {
+      for (; extra < 100000; extra++) mm.map(tail + BigInt(extra) * 0x1000n, 1, { write: true });
+    } catch (e) {
+      expect(e).toBeInstanceOf(KernelError);
+    }
+    expect(k.buddy.freePages).toBe(0);
+    mm.unmap(tail, 3);
+    let forkErr: unknown;
+    try {
+      mm.fork();
+    } catch (e) {
+      forkErr = e;
+    }
+    expect(forkErr).toBeInstanceOf(KernelError);
+    expect((forkErr as KernelError).errno).toBe(-12);
+    expect(k.addressSpaces()).toEqual([mm]);
+    expect(pageAccount(k)).toBe(total);
+    expect(k.check()).toEqual([]);
+    expectTranslations(m.cpus[0], mm, [0x400000n, 0x401000n]);
     mm.destroy();
     expect(pageAccount(k)).toBe(total);
   });

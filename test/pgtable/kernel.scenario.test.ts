@@ -124,6 +124,25 @@ describe('policy mechanics', () => {
     expect(flips('pks-lock')).toBe(2);
   });
 
+  it('flush_tlb_mm_range: INVLPG up to 33 pages on each CPU running the mm, a full flush beyond; one IPI per other CPU', () => {
+    const { m, k } = boot('none', { cpus: 3 });
+    const mm = k.createAddressSpace();
+    mm.switchTo(m.cpus[0]);
+    mm.switchTo(m.cpus[1]); // CPU 2 never runs it: not in the cpumask
+    mm.map(VA, 100, { write: true });
+    const t0 = { ...k.stats().tlb };
+    mm.unmap(VA, 33, { cpu: m.cpus[0] });
+    const t1 = { ...k.stats().tlb };
+    expect(t1.invlpg - t0.invlpg).toBe(66);
+    expect(t1.fullFlushes - t0.fullFlushes).toBe(0);
+    expect(t1.ipis - t0.ipis).toBe(1);
+    mm.unmap(VA + 33n * 4096n, 34, { cpu: m.cpus[0] });
+    const t2 = { ...k.stats().tlb };
+    expect(t2.invlpg - t1.invlpg).toBe(0);
+    expect(t2.fullFlushes - t1.fullFlushes).toBe(2);
+    expect(m.cpus[2].stats.ipisReceived).toBe(0);
+  });
+
   it('poke writes through the per-CPU alias with CR3 switches and no IPI', () => {
     const { m, k } = boot('poke', { cpus: 4 });
     const c0 = m.cpus[0];

@@ -77,6 +77,26 @@ describe.each(POLICY_LIST)('stray write under %s', (policy) => {
   }
 });
 
+describe('context switch', () => {
+  it('each thread keeps its own PKRS: a window open in one process does not follow the CPU to another', () => {
+    const { m, k } = boot('pks');
+    const cpu = m.cpus[0];
+    const a = k.createAddressSpace();
+    const b = k.createAddressSpace();
+    a.map(VA, 1, { write: true });
+    const pte = Number(a.pageTables()[3]) + 16;
+    a.switchTo(cpu);
+    k.pks.pks_set_readwrite(cpu, k.ptKey); // a's thread opens a window
+    b.switchTo(cpu); // context switch: b's thread runs with its own PKRS
+    expect(k.strayWrite(pte, 1n, { cpu }).landed).toBe(false);
+    a.switchTo(cpu);
+    expect(k.strayWrite(pte, 2n, { cpu }).landed).toBe(true);
+    k.pks.pks_set_readonly(cpu, k.ptKey);
+    expect(a.threadOn(cpu)).not.toBe(a.threadOn(m.cpus[1]));
+    expect(k.check()).toEqual([]);
+  });
+});
+
 describe('the checker', () => {
   it.each(['pks', 'paging-ro'] as const)('%s: reports a planted writable alias of a page table, a table left writable, and an open PKRS', (policy) => {
     const { m, k } = boot(policy, { soft: true });
@@ -96,6 +116,8 @@ describe('the checker', () => {
     } else {
       k.dm.set_memory_rw(m.cpus[0], pt, 1); // a table made writable and left so
       expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'writable', pa: BigInt(pt) }));
+      m.cpus[1].writeCr(0, m.cpus[1].cr0 & ~(1n << 16n)); // CR0.WP cleared and left so
+      expect(k.check()).toContainEqual(expect.objectContaining({ kind: 'wp-off', cpu: 1 }));
     }
   });
 });
