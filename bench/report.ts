@@ -50,8 +50,7 @@ export function renderReport(results: Results, drawn: ReadonlySet<string>): stri
     `- Versions: pksim ${m.version}, Node ${m.node}${m.charts ? `, ${m.charts}` : ' (charts not drawn: install the optional dependencies vega and vega-lite)'}`,
     `- Command: \`${m.command}\``,
     '',
-    `Seed ${m.seed}${m.quick ? '; a quick run (fewer samples and CPU counts)' : ''}. Every figure is emulated cycles or a counter of the`,
-    'model, computed from the cost profile: the same on every machine and every run.',
+    `Seed ${m.seed}${m.quick ? '; a quick run (fewer samples and CPU counts)' : ''}. Every figure is emulated cycles or a counter of the model, computed from the cost profile: the same on every machine and every run.`,
     '',
   ];
   const ids = Object.keys(results.questions);
