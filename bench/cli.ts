@@ -106,7 +106,7 @@ export async function runBench(argv: string[], io: BenchIo = {}): Promise<number
   const results: Results = {
     meta: {
       profile: resolveProfile(opts.profile).name,
-      cpus: [...new Set(tasks.map((t) => (t.cell as { cpus?: number }).cpus).filter((c): c is number => typeof c === 'number'))].sort((a, b) => a - b),
+      cpus: bench.cpuCounts(opts),
       version: packageVersion(),
       node: process.version,
       quick: args.quick,

@@ -1,6 +1,6 @@
 /** Report presentation of questions 4 (direct-map) and 5 (cache). */
 import type { BenchRow } from '../../src/index.js';
-import { chartConfig } from '../charts.js';
+import { chartConfig, COMPACT_LABELS, decadeTicks } from '../charts.js';
 import { fmt, type Presentation } from '../present.js';
 
 const POLICIES = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -75,7 +75,7 @@ export const cache: Presentation = {
         encoding: {
           x: { field: 'policy', type: 'nominal', title: 'policy', sort: POLICIES, axis: { labelAngle: 0 } },
           xOffset: { field: 'cache', type: 'nominal' },
-          y: { field: 'kernelFlushesPer10k', type: 'quantitative', title: 'flush_tlb_kernel_range calls per 10 000 allocations (log scale)', scale: { type: 'symlog' } },
+          y: { field: 'kernelFlushesPer10k', type: 'quantitative', title: 'kernel range flushes per 10 000 allocations (log)', scale: { type: 'symlog' }, axis: { labelExpr: COMPACT_LABELS, values: decadeTicks(Math.max(...rows.map((r) => (r.kernelFlushesPer10k as number) ?? 0))) } },
           color: { field: 'cache', type: 'nominal', title: 'page-table cache' },
         },
       },

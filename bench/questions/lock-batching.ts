@@ -1,6 +1,6 @@
 /** Report presentation of question 2 (lock-batching): WRMSRs and cycles per operation, by policy. */
 import type { BenchRow } from '../../src/index.js';
-import { chartConfig } from '../charts.js';
+import { chartConfig, COMPACT_LABELS, decadeTicks, POLICY_SCALE } from '../charts.js';
 import { fmt, type Presentation } from '../present.js';
 
 const POLICIES = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -51,8 +51,8 @@ export const lockBatching: Presentation = {
         encoding: {
           x: { field: 'op', type: 'nominal', title: 'operation', sort: null, axis: { labelAngle: -40 } },
           xOffset: { field: 'policy', type: 'nominal', sort: POLICIES },
-          y: { field: 'cycles', type: 'quantitative', title: 'cycles per operation (operating CPU, log scale)', scale: { type: 'log' }, axis: { format: '~s' } },
-          color: { field: 'policy', type: 'nominal', title: 'policy', sort: POLICIES },
+          y: { field: 'cycles', type: 'quantitative', title: 'cycles per operation (operating CPU, symmetric log scale)', scale: { type: 'symlog' }, axis: { labelExpr: COMPACT_LABELS, values: decadeTicks(Math.max(...rows.map((r) => (r.cycles as number) ?? 0))) } },
+          color: { field: 'policy', type: 'nominal', title: 'policy', sort: POLICIES, scale: POLICY_SCALE },
         },
       },
     },

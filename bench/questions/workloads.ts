@@ -1,6 +1,6 @@
 /** Report presentation of question 3 (workloads): overhead against none, by workload, policy, CPU count. */
 import type { BenchRow } from '../../src/index.js';
-import { chartConfig } from '../charts.js';
+import { chartConfig, COMPACT_LABELS, decadeTicks, POLICY_SCALE } from '../charts.js';
 import { fmt, type Presentation } from '../present.js';
 
 const POLICIES = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
@@ -37,8 +37,8 @@ export const workloads: Presentation = {
           encoding: {
             x: { field: 'workload', type: 'nominal', title: 'workload', axis: { labelAngle: 0 } },
             xOffset: { field: 'policy', type: 'nominal', sort: PROTECTED },
-            y: { field: 'systemOverheadPct', type: 'quantitative', title: 'overhead against none (%, symmetric log scale)', scale: { type: 'symlog' } },
-            color: { field: 'policy', type: 'nominal', title: 'policy', sort: PROTECTED },
+            y: { field: 'systemOverheadPct', type: 'quantitative', title: 'overhead against none (%, symmetric log scale)', scale: { type: 'symlog' }, axis: { labelExpr: COMPACT_LABELS, values: decadeTicks(Math.max(...rows.map((r) => (r.systemOverheadPct as number) ?? 0))) } },
+            color: { field: 'policy', type: 'nominal', title: 'policy', sort: PROTECTED, scale: POLICY_SCALE },
           },
         },
       },

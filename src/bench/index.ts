@@ -15,6 +15,7 @@ import { directMap, cache } from './questions/direct-map.js';
 import { workloads } from './questions/workloads.js';
 import type { Question } from './types.js';
 import { parseOverrides } from './overrides.js';
+import { cpuCounts } from './types.js';
 
 export { defineQuestion, checkOptions, cpuCounts, DEFAULT_CPUS, QUICK_CPUS, type BenchOptions, type BenchRow, type Question, type QuestionDef, type QuestionResult } from './types.js';
 export { Rng } from './rng.js';
@@ -42,6 +43,8 @@ export const bench = Object.freeze({
   sensitivity,
   /** Break-even PKRS cost of a PKS policy against another, from sensitivity rows. */
   breakEven,
+  /** The CPU counts the options ask for (the defaults when none are given). */
+  cpuCounts,
   /** `name=value` settings (`pkrsWrite=60`, `ipi.send=500`) to profile overrides. */
   parseOverrides,
 });
