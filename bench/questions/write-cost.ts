@@ -34,7 +34,8 @@ export const writeCost: Presentation = {
     const parts: string[] = [];
     const none = v(lo, 'none');
     const pks = v(lo, 'pks');
-    if (none != null && pks != null) parts.push(`At ${lo} CPU${lo > 1 ? 's' : ''} a plain write costs ${fmt(none)} cycles and a PKS-protected one ${fmt(pks)} (the two PKRS WRMSRs and the store).`);
+    const flips = v(lo, 'pks', 'wrmsrPerWrite');
+    if (none != null && pks != null) parts.push(`At ${lo} CPU${lo > 1 ? 's' : ''} a plain write costs ${fmt(none)} cycles and a PKS-protected one ${fmt(pks)} (${fmt(flips)} PKRS WRMSRs per write, and the store).`);
     const pksHi = v(hi, 'pks');
     if (pks != null && pksHi != null) parts.push(pksHi === pks ? `The PKS policies send no IPI, so their cost is the same ${fmt(pks)} cycles at ${hi} CPUs.` : `pks costs ${fmt(pksHi)} cycles at ${hi} CPUs.`);
     const ro = v(lo, 'paging-ro');
