@@ -75,7 +75,7 @@ export const lockBatching: Presentation = {
     const fp = get('fork', fk, 'pks');
     const fl = get('fork', fk, 'pks-lock');
     const fn = get('fork', fk, 'none');
-    if (fp && fl && fn) parts.push(`A fork of a process with ${fk / 256} MiB mapped costs ${fmt(fp.cycles)} cycles under pks (${fmt(((fp.cycles as number) / (fn.cycles as number) - 1) * 100)}% over none) and ${fmt(fl.cycles)} under pks-lock (${fmt(((fl.cycles as number) / (fn.cycles as number) - 1) * 100)}%).`);
+    if (fp && fl && fn) parts.push(`A fork of a process with ${fk >= 262144 ? `${fk / 262144} GiB` : `${fk / 256} MiB`} mapped costs ${fmt(fp.cycles)} cycles under pks (${fmt(((fp.cycles as number) / (fn.cycles as number) - 1) * 100)}% over none) and ${fmt(fl.cycles)} under pks-lock (${fmt(((fl.cycles as number) / (fn.cycles as number) - 1) * 100)}%).`);
     parts.push('Per-lock flips pay off in proportion to the entries written per lock hold; paging-ro and poke pay per entry whatever the batching, as their windows are per page.');
     return parts.join(' ');
   },

@@ -37,7 +37,8 @@ export const writeCost: Presentation = {
     const flips = v(lo, 'pks', 'wrmsrPerWrite');
     if (none != null && pks != null) parts.push(`At ${lo} CPU${lo > 1 ? 's' : ''} a plain write costs ${fmt(none)} cycles and a PKS-protected one ${fmt(pks)} (${fmt(flips)} PKRS WRMSRs per write, and the store).`);
     const pksHi = v(hi, 'pks');
-    if (pks != null && pksHi != null) parts.push(pksHi === pks ? `The PKS policies send no IPI, so their cost is the same ${fmt(pks)} cycles at ${hi} CPUs.` : `pks costs ${fmt(pksHi)} cycles at ${hi} CPUs.`);
+    const pksIpis = v(hi, 'pks', 'ipisPerWrite');
+    if (pks != null && pksHi != null) parts.push(pksHi === pks && pksIpis === 0 ? `pks sends no IPI, so its cost is the same ${fmt(pks)} cycles at ${hi} CPUs.` : `pks costs ${fmt(pksHi)} cycles at ${hi} CPUs (${fmt(pksIpis)} IPIs per write).`);
     const ro = v(lo, 'paging-ro');
     const roHi = v(hi, 'paging-ro');
     const roSys = v(hi, 'paging-ro', 'systemCyclesPerWrite');
