@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBench } from '../bench/cli.js';
+import { bench } from '../src/index.js';
 
 const POLICIES = ['none', 'pks', 'pks-lock', 'paging-ro', 'poke'];
 const dir = mkdtempSync(join(tmpdir(), 'pksim-bench-'));
@@ -68,12 +69,14 @@ describe('pksim bench --quick', () => {
     const cli = new URL('../bench/out/smoke-cli.mjs', import.meta.url).pathname;
     buildSync({ entryPoints: [new URL('../bench/cli.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'silent' });
     const out = join(dir, 'report');
-    const stdout = execFileSync(process.execPath, [cli, '--quick', '--json', '--question', 'write-cost', '--threads', '2', '--out', out], { encoding: 'utf8' });
+    const stdout = execFileSync(process.execPath, [cli, '--quick', '--json', '--question', 'write-cost', '--question', 'workloads', '--threads', '2', '--out', out], { encoding: 'utf8' });
     const threaded = JSON.parse(stdout) as Json;
-    expect(threaded.questions).toEqual(single.questions);
+    expect(threaded.questions['write-cost']).toEqual(single.questions['write-cost']);
+    // a question with seeded random choices and derived fields: the same as the library's own call
+    expect(threaded.questions['workloads']).toEqual(JSON.parse(JSON.stringify(bench.questions['workloads']({ quick: true }))));
     const report = readFileSync(join(out, 'REPORT.md'), 'utf8').split('\n');
     expect(report[0]).toBe('# pksim benchmark report');
-    expect(report.slice(1, 7).join('\n')).toMatch(/Profile: `sapphire-rapids`[\s\S]*CPU counts: 1, 8, 64, 256[\s\S]*Versions: pksim \d[\s\S]*Command: `pksim bench --quick --json --question write-cost --threads 2 --out /);
+    expect(report.slice(1, 7).join('\n')).toMatch(/Profile: `sapphire-rapids`[\s\S]*CPU counts: 1, 8, 64, 256[\s\S]*Versions: pksim \d[\s\S]*Command: `pksim bench --quick --json --question write-cost --question workloads --threads 2 --out /);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(threaded);
     if ((threaded.meta as { charts?: string | null }).charts) {
       const svg = readFileSync(join(out, 'write-cost.svg'), 'utf8');
