@@ -9,12 +9,15 @@
  * 124 if it hit --max).
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import { runBench } from '../bench/cli.js';
 import { runElf, type RunElfResult } from './loader/index.js';
 import { ElfError } from './loader/elf.js';
 
-export type Command = (argv: string[], io: CliIo) => number;
+export type Command = (argv: string[], io: CliIo) => number | Promise<number>;
 
 /** Where the CLI writes; the defaults are the process streams (tests pass their own). */
 export interface CliIo {
@@ -27,6 +30,8 @@ const USAGE = `usage: pksim <command> [options]
 commands:
   run <prog.elf> [--max N] [--stats] [--trace] [--cpl 0|3] [--profile NAME] [-- args...]
       run a static x86-64 ELF executable at CPL 3 (default) with the Linux syscall shim
+  bench [--quick] [--cpus 1,8,64] [--profile NAME] [--set pkrsWrite=60] [--json] [--out DIR] ...
+      the benchmark report: PKRS flips against TLB shootdowns (pksim bench --help)
 `;
 
 class UsageError extends Error {}
@@ -112,10 +117,14 @@ function formatStats(r: RunElfResult): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('');
 }
 
-export const COMMANDS: Record<string, Command> = { run: runCommand };
+export const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  // bench/cli.ts writes to the process streams itself (progress bar on a terminal, JSON or the report)
+  bench: (argv) => runBench(argv),
+};
 
 /** Run the CLI on argv (without node and script); returns the exit code. */
-export function main(argv: string[], io: CliIo = { stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) }): number {
+export function main(argv: string[], io: CliIo = { stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) }): number | Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout)(USAGE);
@@ -137,5 +146,18 @@ export function main(argv: string[], io: CliIo = { stdout: (b) => process.stdout
   }
 }
 
-const isEntry = typeof process !== 'undefined' && process.argv[1] !== undefined && /(?:^|[\\/])(?:cli\.(?:ts|js|mjs|cjs)|pksim)$/.test(process.argv[1]);
-if (isEntry) process.exitCode = main(process.argv.slice(2));
+/** Is this module the process's main script (the `pksim` bin, maybe through a symlink, or a bundle of it)? Not in
+ * a worker thread: the bench's workers start this same bundle. */
+function isMainScript(): boolean {
+  if (!isMainThread || typeof process === 'undefined' || process.argv[1] === undefined) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (isMainScript()) {
+  void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -63,3 +63,6 @@ export { ICache, icacheOf } from './cpu/icache.js';
 
 // src/loader
 export { runElf, loadFlat, parseElf, ElfError, SyscallShim, UserSpace, SYS, PF_R, PF_W, PF_X, type RunElfOptions, type RunElfResult, type FlatOptions, type FlatLoad, type FlatMapping, type ElfImage, type ElfSegment, type SyscallShimOptions, type PageProt } from './loader/index.js';
+
+// src/bench: the benchmark questions (`bench.writeCost(opts)`, `bench.questions[id]`), free of Node imports.
+export { bench, type BenchOptions, type BenchRow, type Question, type QuestionResult } from './bench/index.js';

@@ -8,6 +8,7 @@ function cli(...argv: string[]): { code: number; out: string; err: string } {
   let err = '';
   const text = (b: Uint8Array | string) => (typeof b === 'string' ? b : Buffer.from(b).toString('latin1'));
   const code = main(argv, { stdout: (b) => (out += text(b)), stderr: (b) => (err += text(b)) });
+  if (typeof code !== 'number') throw new Error('pksim run answers synchronously'); // only `bench` is async
   return { code, out, err };
 }
 

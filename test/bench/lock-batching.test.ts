@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { bench } from '../../src/index.js';
+
+describe('bench.lockBatching', () => {
+  it('counts the flips: pks two per entry, pks-lock two per lock hold; deterministic', () => {
+    const q = bench.questions['lock-batching'];
+    const cells = q.cells({ quick: true }).filter((c) => (c as { op: string }).op === 'munmap' || (c as { op: string }).op === 'page-fault');
+    const rows = cells.flatMap((c) => q.runCell(c, { quick: true }));
+    const get = (op: string, pages: number, policy: string) => rows.find((r) => r.operation === op && r.pages === pages && r.policy === policy)!;
+    const p = get('munmap', 512, 'pks');
+    expect(p.entryWrites).toBe(512);
+    expect(p.wrmsr).toBe(2 * 512);
+    const l = get('munmap', 512, 'pks-lock');
+    expect(l.wrmsr).toBe(2 * (l.windows as number));
+    expect(l.wrmsr).toBeLessThan(p.wrmsr as number);
+    expect(get('munmap', 512, 'none').wrmsr).toBe(0);
+    expect(get('munmap', 512, 'paging-ro').cycles).toBeGreaterThan(get('munmap', 512, 'poke').cycles as number);
+    expect(cells.flatMap((c) => q.runCell(c, { quick: true }))).toEqual(rows);
+  });
+});
