@@ -245,7 +245,6 @@ export function generate(seed: number, count: number, host: Set<string>, maxLen 
         if ((mnem === 'Shld' || mnem === 'Shrd') && size === 16 && masked > 16) return false; // result undefined (SDM)
         if (masked === 0) {
           shiftOpts = { flagsUnchanged: true };
-          if (size === 32 && !(ops[0] instanceof MemoryOperand)) bugs.push('32-bit shift/rotate by a masked count of 0 leaves bits 63:32 of the register (hardware zero-extends)');
         } else if ((mnem === 'Shl' || mnem === 'Shr') && size < 32 && masked >= size) shiftOpts = { extraUndef: 1 }; // CF undefined
       }
       if ((mnem === 'Div' || mnem === 'Idiv') && r.int(3) !== 0) {

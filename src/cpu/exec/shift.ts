@@ -1,6 +1,7 @@
 /**
  * Shifts and rotates (SDM Vol. 2B SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR, SHLD, SHRD). The count is masked to 5
- * bits (6 with a 64-bit operand); a masked count of 0 changes nothing, flags included. OF is defined for a
+ * bits (6 with a 64-bit operand); a masked count of 0 changes nothing, flags included (but a 32-bit register
+ * destination is zero-extended, as every 32-bit register write is). OF is defined for a
  * count of 1 only; pksim computes the count-1 formula for every count (the differential tests ignore it).
  * Shifts set SF ZF PF from the result (AF undefined: 0); rotates change only CF and OF.
  */
@@ -155,10 +156,22 @@ function shiftBy(s: St, d: Insn, n: number): void {
   if (s.cpu.xv >= 0) return;
   const hi = s.vHi;
   n &= sz === 8 ? 63 : 31;
-  if (n === 0) return;
+  if (n === 0) {
+    zeroExtendUnshifted(s, d, sz, lo);
+    return;
+  }
   const save = saveFlags(s);
   shiftOp(s, d.ext, sz, lo, hi, n);
   if (!writeE(s, d, sz, s.rLo, s.rHi)) restoreFlags(s, save);
+}
+
+/**
+ * A masked count of 0 leaves the value and the flags as they were, but a 32-bit register destination is still
+ * written, so bits 63:32 are cleared as for any 32-bit operand (SDM Vol. 1 3.4.1.1; seen on the host CPU with
+ * `sar r9d, 0x20`). A memory destination is not written.
+ */
+function zeroExtendUnshifted(s: St, d: Insn, sz: number, lo: number): void {
+  if (sz === 4 && d.rm >= 0) writeE(s, d, 4, lo, 0);
 }
 
 /** Group 2 with an immediate count (C0, C1) or 1 (D0, D1: the decoder puts 1 in imm). */
@@ -187,7 +200,10 @@ export function shiftDouble(s: St, d: Insn): void {
   if (s.cpu.xv >= 0) return;
   const hi = s.vHi;
   let n = (d.imm2 === 1 ? s.lo[1] : d.immLo) & (sz === 8 ? 63 : 31);
-  if (n === 0) return;
+  if (n === 0) {
+    zeroExtendUnshifted(s, d, sz, lo);
+    return;
+  }
   const srcLo = getR(s, d.reg, sz);
   const srcHi = sz === 8 ? s.hi[d.reg] : 0;
   const bits = sz * 8;
