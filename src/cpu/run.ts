@@ -26,6 +26,7 @@ import { DEC_GP, DEC_MORE, DEC_OK, decode } from './decode/decoder.js';
 import { icacheOf } from './icache.js';
 import { St } from './exec/state.js';
 import { costTable } from './exec/cost.js';
+import { specialize } from './exec/fast.js';
 import { ARITH, F_RAW, getFlags } from './exec/flags.js';
 import { deliver, DELIVERED, NO_IDT } from './exceptions.js';
 import type { RunHooks, RunOptions, RunResult } from './run-types.js';
@@ -188,10 +189,8 @@ function loop(s: St, max: number): RunResult {
   let pageBase = 0;
   let page: (Insn | undefined)[] | null = null;
   let gen = -1;
-  // Fetch accounting (see the file comment): the 16-byte block last fetched (page offset >> 4, -1 none) and
-  // the RIP that continues it sequentially; `entered` = the first block's iTLB lookup was charged by the
-  // page-entry translation.
-  let blk = -1;
+  // Fetch accounting (see the file comment): the RIP that continues the last instruction sequentially, and
+  // whether the first block's iTLB lookup was charged by the page-entry translation.
   let seqLo = -1;
   let entered = 0;
   const itlbHit = cpu.mmu.timing.l1TlbHit;
@@ -206,7 +205,6 @@ function loop(s: St, max: number): RunResult {
       const pa = cpu.xlate(ripLo >>> 0, ripHi | 0, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
       if (pa < 0) {
         pageNo = -1;
-        blk = -1;
         stats.fetches++; // the fetch was attempted (and faulted)
         events++;
         const r = takeException(s, n, max);
@@ -218,7 +216,6 @@ function loop(s: St, max: number): RunResult {
       pageHi = ripHi;
       page = null;
       s.fetchStale = false;
-      blk = -1;
       entered = 1;
     }
     if (page === null || gen !== ic.gen) {
@@ -226,11 +223,11 @@ function loop(s: St, max: number): RunResult {
       gen = ic.gen;
     }
     const off = ripLo & 0xfff;
-    // A new fetch block unless this instruction continues the last one sequentially (a taken branch or an
-    // event re-steers the fetch even within the same block).
-    if (ripLo !== seqLo || off >>> 4 !== blk) {
+    // A new fetch block unless this instruction continues the last one sequentially inside the block its
+    // predecessor ended in (a taken branch or an event re-steers the fetch even within the same block).
+    if (ripLo !== seqLo || (off & 15) === 0) {
       stats.fetches++;
-      if (entered === 0) stats.cycles += itlbHit;
+      if (entered === 0 && itlbHit !== 0) stats.cycles += itlbHit;
     }
     entered = 0;
     let d: Insn | undefined | null = page[off];
@@ -243,6 +240,8 @@ function loop(s: St, max: number): RunResult {
         continue;
       }
       d.cost = s.cost[d.cls];
+      d.fn = specialize(d);
+      d.xblk = (off + d.len - 1) >>> 4 !== off >>> 4 ? 1 : 0;
       if (!d.straddles) page[off] = d;
     }
     if (codeHook !== undefined) {
@@ -255,12 +254,10 @@ function loop(s: St, max: number): RunResult {
       }
     }
     // The instruction's last byte in a further block: one more fetch (straddling a page: the next page's block).
-    const last = (off + d.len - 1) >>> 4;
-    if (last !== off >>> 4) {
+    if (d.xblk !== 0) {
       stats.fetches++;
       stats.cycles += itlbHit;
     }
-    blk = last;
     // ---- execute ----
     const nl = ripLo + d.len;
     seqLo = nl >>> 0;
