@@ -4,6 +4,18 @@
  * dispatch to its handler, then either retire it (RIP = next) or take the exception it left pending
  * (RIP at the faulting instruction; traps after it). Hooks cost one branch each when present and nothing
  * when absent. The loop allocates nothing per instruction; exceptions, hooks and decoding may.
+ *
+ * Fetch accounting: `stats.fetches` counts 16-byte fetch blocks, as the legacy decode pipeline fetches 16
+ * aligned bytes per cycle (Intel Optimization Reference Manual, "Legacy Decode Pipeline"): one when execution
+ * enters a block (sequentially or by a taken branch, an exception or an IRET; a branch to the same block
+ * fetches it again), plus one when an instruction's bytes run into the next block. Each block fetch is an
+ * iTLB lookup and is charged the profile's L1 TLB hit cost (mmu timing `l1TlbHit`); the lookup of the first
+ * block after a page entry is the page-entry translation itself (charged by the MMU with its walk if any).
+ * The translation is redone when the code page changes and whenever the guest may have changed it
+ * (`fetchStale`: MOV CR0/CR3/CR4, INVLPG, INVPCID, WRMSR EFER, a CPL change, IRET, and at every run start
+ * or hook return); between those, keeping it is what the iTLB does (SDM Vol. 3A 4.10.4: a PTE change
+ * without an invalidation may go unseen). Keys never apply to fetches (SDM 4.6.2), so PKRS/PKRU writes
+ * need no re-translation.
  */
 
 import type { Cpu } from './cpu.js';
@@ -14,6 +26,7 @@ import { DEC_GP, DEC_MORE, DEC_OK, decode } from './decode/decoder.js';
 import { icacheOf } from './icache.js';
 import { St } from './exec/state.js';
 import { costTable } from './exec/cost.js';
+import { specialize } from './exec/fast.js';
 import { ARITH, F_RAW, getFlags } from './exec/flags.js';
 import { deliver, DELIVERED, NO_IDT } from './exceptions.js';
 import type { RunHooks, RunOptions, RunResult } from './run-types.js';
@@ -176,6 +189,11 @@ function loop(s: St, max: number): RunResult {
   let pageBase = 0;
   let page: (Insn | undefined)[] | null = null;
   let gen = -1;
+  // Fetch accounting (see the file comment): the RIP that continues the last instruction sequentially, and
+  // whether the first block's iTLB lookup was charged by the page-entry translation.
+  let seqLo = -1;
+  let entered = 0;
+  const itlbHit = cpu.mmu.timing.l1TlbHit;
   // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
   let events = 0;
   while (n + events < max) {
@@ -183,25 +201,35 @@ function loop(s: St, max: number): RunResult {
     const ripHi = s.ripHi;
     // ---- fetch: translate the code page on entry (SDM 4.6: fetches are checked like any access) ----
     if (s.fetchStale || ripLo >>> 12 !== pageNo || ripHi !== pageHi) {
-      const pa = cpu.xlate((ripLo & ~0xfff) >>> 0, ripHi | 0, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
+      // Translate RIP itself, so that a #PF reports the fetch address in CR2 (SDM Vol. 3A 4.7).
+      const pa = cpu.xlate(ripLo >>> 0, ripHi | 0, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
       if (pa < 0) {
         pageNo = -1;
+        stats.fetches++; // the fetch was attempted (and faulted)
         events++;
         const r = takeException(s, n, max);
         if (r !== null) return r;
         continue;
       }
-      pageBase = pa;
+      pageBase = pa - (ripLo & 0xfff);
       pageNo = ripLo >>> 12;
       pageHi = ripHi;
       page = null;
       s.fetchStale = false;
+      entered = 1;
     }
     if (page === null || gen !== ic.gen) {
       page = ic.page(pageBase / 4096);
       gen = ic.gen;
     }
     const off = ripLo & 0xfff;
+    // A new fetch block unless this instruction continues the last one sequentially inside the block its
+    // predecessor ended in (a taken branch or an event re-steers the fetch even within the same block).
+    if (ripLo !== seqLo || (off & 15) === 0) {
+      stats.fetches++;
+      if (entered === 0 && itlbHit !== 0) stats.cycles += itlbHit;
+    }
+    entered = 0;
     let d: Insn | undefined | null = page[off];
     if (d === undefined) {
       d = fetchDecode(s, pageBase, off, ripLo, ripHi);
@@ -212,6 +240,8 @@ function loop(s: St, max: number): RunResult {
         continue;
       }
       d.cost = s.cost[d.cls];
+      d.fn = specialize(d);
+      d.xblk = (off + d.len - 1) >>> 4 !== off >>> 4 ? 1 : 0;
       if (!d.straddles) page[off] = d;
     }
     if (codeHook !== undefined) {
@@ -223,8 +253,14 @@ function loop(s: St, max: number): RunResult {
         if (s.ripLo !== ripLo || s.ripHi !== ripHi) continue;
       }
     }
+    // The instruction's last byte in a further block: one more fetch (straddling a page: the next page's block).
+    if (d.xblk !== 0) {
+      stats.fetches++;
+      stats.cycles += itlbHit;
+    }
     // ---- execute ----
     const nl = ripLo + d.len;
+    seqLo = nl >>> 0;
     s.nxLo = nl >>> 0;
     s.nxHi = nl > 0xffffffff ? (ripHi + 1) >>> 0 : ripHi;
     s.budget = max - n - events;

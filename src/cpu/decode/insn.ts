@@ -53,6 +53,8 @@ export class Insn {
   lock = false;
   /** Condition code (Jcc, SETcc, CMOVcc) or sub-operation (ALU group: 0 ADD .. 7 CMP; shift group). */
   cc = 0;
+  /** 1 when the instruction's bytes run into the next 16-byte fetch block (set with `cost`, see run.ts). */
+  xblk = 0;
   /** The instruction ends in a different page than it starts (not cached). */
   straddles = false;
 }
