@@ -8,12 +8,6 @@ import type { BenchOptions } from './types.js';
 
 export { POLICIES, type ProtectionPolicy };
 
-/** The kernel model limits `poke` to 255 CPUs (one poking-mm PCID per CPU); cells beyond give null rows. */
-export const POKE_MAX_CPUS = 255;
-
-export function canRun(policy: ProtectionPolicy, cpus: number): boolean {
-  return !(policy === 'poke' && cpus > POKE_MAX_CPUS);
-}
 
 export interface Rig {
   m: Machine;
