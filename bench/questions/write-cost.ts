@@ -47,7 +47,6 @@ export const writeCost: Presentation = {
     const poke = v(lo, 'poke');
     const pokeHi = [...meta.cpus].reverse().map((c) => ({ c, x: v(c, 'poke') })).find((e) => e.x != null);
     if (poke != null && pokeHi) parts.push(`poke (the temporary-mm alias: two CR3 writes and a local INVLPG, no IPI) costs ${fmt(poke)} cycles at ${lo} CPU${lo > 1 ? 's' : ''} and ${fmt(pokeHi.x as number)} at ${pokeHi.c}.`);
-    if (rows.some((r) => r.policy === 'poke' && r.cyclesPerWrite === null)) parts.push('The kernel model runs poke on at most 255 CPUs, so its 256-CPU cells are empty.');
     parts.push('These figures depend on the PKRS WRMSR cost, which no source has published (an estimate in the profile; question 6 sweeps it), and on the IPI costs, fitted to published measurements on other machines.');
     return parts.join(' ');
   },
