@@ -87,6 +87,8 @@ export class Kernel implements MmHost, WriterHost {
   /** Soft mode: stray writes to page tables that were reported and allowed. */
   readonly softReports: Oops[] = [];
   private readonly refs = new Map<number, number>();
+  /** Page-table pages of address spaces given back to the cache (free_pgtables on unmap, exit_mmap). */
+  tablesFreed = 0;
   private mmCount = 0;
   private readonly mms = new Set<AddressSpace>();
   private readonly idle: PksTask[];
@@ -185,6 +187,7 @@ export class Kernel implements MmHost, WriterHost {
     return pa;
   }
   freeTable(cpu: Cpu, pa: number): void {
+    this.tablesFreed++;
     this.cache.free_grouped_page(cpu, pa);
   }
   allocPage(): number {

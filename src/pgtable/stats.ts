@@ -30,6 +30,8 @@ export interface KernelStats {
   cachePages: number;
   cacheBytes: number;
   tablePages: number;
+  /** Page-table pages of address spaces freed (emptied by unmap, or at exit), each after its TLB flush. */
+  tablesFreed: number;
   /** Tables reserved for the direct map's splits, and their bytes. */
   reservePages: number;
   reserveBytes: number;
@@ -78,6 +80,7 @@ export function kernelStats(k: Kernel): KernelStats {
     cachePages: k.cache.freePages,
     cacheBytes: k.cache.bytesHeld,
     tablePages: k.cache.pagesInUse,
+    tablesFreed: k.tablesFreed,
     reservePages: cpa.reservePages,
     reserveBytes: cpa.reserveBytes,
     entryWrites: k.writer.stats.entryWrites,
