@@ -183,7 +183,14 @@ export class Kernel implements MmHost, WriterHost {
   allocTable(cpu: Cpu): number {
     const pa = this.cache.get_grouped_page(cpu);
     if (pa < 0) return -1;
-    this.writer.fill(cpu, pa, 0, 512, 0, 0); // clear_page: a protected write
+    try {
+      this.writer.fill(cpu, pa, 0, 512, 0, 0); // clear_page: a protected write
+    } catch (e) {
+      // The page never became a table (paging-ro: no reserve table left to split the direct map): give it back.
+      this.cache.free_grouped_page(cpu, pa);
+      if (e instanceof KernelError && e.errno === ENOMEM) return -1;
+      throw e;
+    }
     return pa;
   }
   freeTable(cpu: Cpu, pa: number): void {
