@@ -89,6 +89,8 @@ export class Kernel implements MmHost, WriterHost {
   private readonly refs = new Map<number, number>();
   /** Page-table pages of address spaces given back to the cache (free_pgtables on unmap, exit_mmap). */
   tablesFreed = 0;
+  /** Data pages zeroed on map (clear_page). */
+  pagesZeroed = 0;
   private mmCount = 0;
   private readonly mms = new Set<AddressSpace>();
   private readonly idle: PksTask[];
@@ -201,6 +203,14 @@ export class Kernel implements MmHost, WriterHost {
     const pa = this.buddy.alloc(0);
     if (pa >= 0) this.refs.set(pa, 1);
     return pa;
+  }
+  /**
+   * clear_page: 512 eight-byte supervisor stores through the direct map by `cpu` (data pages are writable
+   * there under every policy: not a page-table write, no write window), each charged as the CPU's stores are.
+   */
+  clearPage(cpu: Cpu, pa: number): void {
+    for (let off = 0; off < 4096; off += 8) if (!directMapStore(cpu, pa + off, 0, 0)) throw cpu.takeException();
+    this.pagesZeroed++;
   }
   getPage(pa: number): void {
     this.refs.set(pa, (this.refs.get(pa) ?? 0) + 1);

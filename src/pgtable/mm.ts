@@ -111,6 +111,13 @@ export class AddressSpace implements TlbMm, PgtableTree {
           failed = 'page';
           break;
         }
+        try {
+          this.host.clearPage(cpu, pa); // the page may hold another process's data: zero it before mapping
+        } catch (e) {
+          this.host.putPage(pa);
+          error = e;
+          break;
+        }
         const rec: PageRec = { pa, write: prot.write === true, user: prot.user ?? true, exec: prot.exec === true, cow: false };
         try {
           set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
