@@ -39,6 +39,8 @@ export interface KernelOptions {
   nodes?: number;
   /** Tables reserved for splitting the direct map (default: the RFC v2 sizing when tables are protected). */
   reserve?: number;
+  /** Zero data pages when they are mapped (clear_page, charged as the CPU's stores). Default true. */
+  zeroPages?: boolean;
 }
 
 /** A fault the kernel took from a write it made (an oops), or a soft-mode report. */
@@ -55,7 +57,7 @@ export interface Oops {
 
 export type StrayWriteResult = { landed: true; reported?: PageFault } | { landed: false; fault: PageFault };
 
-const KNOWN = new Set(['protection', 'directMap', 'groupedCache', 'soft', 'ptKey', 'nodes', 'reserve']);
+const KNOWN = new Set(['protection', 'directMap', 'groupedCache', 'soft', 'ptKey', 'nodes', 'reserve', 'zeroPages']);
 const EFER_NXE = 1n << 11n;
 const CR4_PCIDE = 1n << 17n;
 
@@ -73,6 +75,8 @@ export class Kernel implements MmHost, WriterHost {
   readonly machine: Machine;
   readonly policy: ProtectionPolicy;
   readonly soft: boolean;
+  /** Data pages are zeroed on map (option zeroPages). */
+  readonly zeroPages: boolean;
   readonly pks: PksApi;
   readonly ptKey: number;
   readonly dm: DirectMapApi;
@@ -101,12 +105,13 @@ export class Kernel implements MmHost, WriterHost {
     const policy = opts.protection ?? 'none';
     if (!POLICIES.includes(policy)) throw new RangeError(`protection must be one of ${POLICIES.join(', ')}; got ${String(policy)}`);
     if (usesPks(policy) && !machine.features.pks) throw new RangeError(`protection '${policy}' needs a CPU with PKS (features.pks)`);
-    for (const b of ['groupedCache', 'soft'] as const) {
+    for (const b of ['groupedCache', 'soft', 'zeroPages'] as const) {
       if (opts[b] !== undefined && typeof opts[b] !== 'boolean') throw new TypeError(`${b} must be a boolean, got ${String(opts[b])}`);
     }
     this.machine = machine;
     this.policy = policy;
     this.soft = opts.soft === true;
+    this.zeroPages = opts.zeroPages ?? true;
     const ptKey = opts.ptKey ?? 1;
     const base = bootKernel(machine, {
       directMap: opts.directMap,
@@ -209,6 +214,7 @@ export class Kernel implements MmHost, WriterHost {
    * there under every policy: not a page-table write, no write window), each charged as the CPU's stores are.
    */
   clearPage(cpu: Cpu, pa: number): void {
+    if (!this.zeroPages) return;
     for (let off = 0; off < 4096; off += 8) if (!directMapStore(cpu, pa + off, 0, 0)) throw cpu.takeException();
     this.pagesZeroed++;
   }

@@ -34,4 +34,19 @@ describe.each(POLICY_LIST)('data pages are zeroed on map under %s', (policy) => 
     expect(pageAccount(k)).toBe(total);
     expect(k.dataPages).toBe(0);
   });
+
+  it('zeroPages: false leaves the page as it was (and costs nothing)', () => {
+    const { m, k } = boot(policy, { zeroPages: false });
+    const a = k.createAddressSpace();
+    a.switchTo(m.cpus[0]);
+    a.map(0x400000n, 1, { write: true });
+    const pa = Number(a.translate(0x400000n)!.pa);
+    m.memory.write64(pa + 0x800, 0xfeedfacen);
+    a.unmap(0x400000n, 1);
+    a.map(0x400000n, 1, { write: true });
+    expect(Number(a.translate(0x400000n)!.pa)).toBe(pa);
+    expect(m.memory.read64(pa + 0x800)).toBe(0xfeedfacen);
+    expect(k.stats().pagesZeroed).toBe(0);
+    expect(() => boot(policy, { zeroPages: 1 as unknown as boolean })).toThrow(TypeError);
+  });
 });
