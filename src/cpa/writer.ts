@@ -75,11 +75,12 @@ export function pksWriter(ptKey: number): EntryWriter {
 export const wpWriter: EntryWriter = {
   begin(): void {},
   write(cpu: Cpu, pa: number, lo: number, hi: number): void {
-    const cr0 = cpu.cr0;
-    const WP = 1n << 16n;
-    if (cr0 & WP) cpu.writeCr(0, cr0 & ~WP);
+    const cr0 = cpu.cr0Low;
+    const WP = 1 << 16;
+    // MOV to CR0 from halves: no BigInt per entry write.
+    if (cr0 & WP && !cpu.writeCrHalves(0, cr0 & ~WP, 0)) throw cpu.takeException();
     const ok = directMapStore(cpu, pa, lo, hi);
-    if (cr0 & WP) cpu.writeCr(0, cr0);
+    if (cr0 & WP && !cpu.writeCrHalves(0, cr0, 0)) throw cpu.takeException();
     if (!ok) throw cpu.takeException();
   },
   end(): void {},

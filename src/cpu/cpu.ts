@@ -171,7 +171,9 @@ export class Cpu {
   private cr0Bits = 0x60000010; // reset: CD | NW | ET (SDM Vol. 3A 10.1.1, Table 10-1)
   private cr2Lo = 0;
   private cr2Hi = 0;
-  private cr3Value = 0n;
+  /** CR3 as halves (bit 63, the no-flush hint, is never stored). */
+  private cr3Lo = 0;
+  private cr3Hi = 0;
   private cr4Bits = 0;
   private cr8Bits = 0;
   private eferBits = 0;
@@ -376,7 +378,22 @@ export class Cpu {
     return join(this.cr2Lo, this.cr2Hi);
   }
   get cr3(): bigint {
-    return this.cr3Value;
+    return join(this.cr3Lo, this.cr3Hi);
+  }
+  /** CR0 as a number (bits 63:32 are always 0): read without a BigInt. */
+  get cr0Low(): number {
+    return this.cr0Bits >>> 0;
+  }
+  /** CR4 as a number (bits 63:32 are always 0): read without a BigInt. */
+  get cr4Low(): number {
+    return this.cr4Bits >>> 0;
+  }
+  /** CR3's low and high halves: read without a BigInt. */
+  get cr3Low(): number {
+    return this.cr3Lo >>> 0;
+  }
+  get cr3High(): number {
+    return this.cr3Hi >>> 0;
   }
   get cr4(): bigint {
     return BigInt(this.cr4Bits >>> 0);
@@ -411,34 +428,45 @@ export class Cpu {
   writeCr(n: number, value: bigint | number): void {
     oneOf(n, 'control register number n', CR_NUMBERS);
     const v = u64(value, `CR${n} value`);
-    const reason = this.movToCr(n, v);
+    const reason = this.movToCr(n, lo32(v), hi32(v));
     if (reason !== null) throw this.fault(new GeneralProtection(0, `MOV to CR${n} ${hex(v)}: ${reason}`));
   }
 
-  /** MOV to CR; returns the reason for #GP(0), or null. */
-  private movToCr(n: number, v: bigint): string | null {
+  /**
+   * Hot path MOV to CRn with the value as 32-bit halves (no BigInt, no allocation): the same checks and
+   * effects as `writeCr` (one implementation). Returns false and leaves #GP(0) in `xv` where the instruction
+   * would raise it. `n` must be 0, 2, 3, 4 or 8 (RangeError otherwise).
+   */
+  writeCrHalves(n: number, lo: number, hi: number): boolean {
+    if (n !== 0 && n !== 3 && n !== 4 && n !== 2 && n !== 8) oneOf(n, 'control register number n', CR_NUMBERS);
+    if (this.movToCr(n, lo >>> 0, hi >>> 0) === null) return true;
+    return this.raise(VEC_GP, 0);
+  }
+
+  /** MOV to CR with the value as unsigned halves; returns the reason for #GP(0), or null. */
+  private movToCr(n: number, lo: number, hi: number): string | null {
     this.stats.crWrites++;
     switch (n) {
       case 0:
-        return this.movToCr0(v);
+        return this.movToCr0(lo, hi);
       case 2:
-        this.cr2Lo = lo32(v);
-        this.cr2Hi = hi32(v);
+        this.cr2Lo = lo;
+        this.cr2Hi = hi;
         return null;
       case 3:
-        return this.movToCr3(v);
+        return this.movToCr3(lo, hi);
       case 4:
-        return this.movToCr4(v);
+        return this.movToCr4(lo, hi);
       default:
-        if (v >> 4n !== 0n) return 'CR8 bits 63:4 are reserved';
-        this.cr8Bits = Number(v);
+        if (hi !== 0 || lo >>> 4 !== 0) return 'CR8 bits 63:4 are reserved';
+        this.cr8Bits = lo;
         return null;
     }
   }
 
-  private movToCr0(v: bigint): string | null {
-    if (v >> 32n !== 0n) return 'bits 63:32 are reserved';
-    const nv = Number(v) >>> 0;
+  private movToCr0(lo: number, hi: number): string | null {
+    if (hi !== 0) return 'bits 63:32 are reserved';
+    const nv = lo >>> 0;
     if ((nv & ~CR0_DEFINED) !== 0) return `reserved bits ${hex(nv & ~CR0_DEFINED, 32)}`;
     if ((nv & CR0_PG) !== 0 && (nv & CR0_PE) === 0) return 'PG = 1 requires PE = 1';
     if ((nv & CR0_NW) !== 0 && (nv & CR0_CD) === 0) return 'NW = 1 requires CD = 1';
@@ -452,7 +480,7 @@ export class Cpu {
         return 'paging without EFER.LME (32-bit/PAE paging) is not modelled by pksim';
       }
       if ((this.cr4Bits & CR4_PAE) === 0) return 'IA-32e mode requires CR4.PAE = 1';
-      if ((this.cr4Bits & CR4_PCIDE) !== 0 && (Number(this.cr3Value & 0xfffn) !== 0)) return 'CR4.PCIDE = 1 requires CR3[11:0] = 0';
+      if ((this.cr4Bits & CR4_PCIDE) !== 0 && (this.cr3Lo & 0xfff) !== 0) return 'CR4.PCIDE = 1 requires CR3[11:0] = 0';
     }
     this.cr0Bits = nv;
     if (pgOn && !wasPg) this.eferBits |= EFER_LMA; // SDM Vol. 3A 10.8.5: LMA is set when paging is enabled with LME
@@ -463,17 +491,23 @@ export class Cpu {
     return null;
   }
 
-  private movToCr3(v: bigint): string | null {
+  private movToCr3(lo: number, hi: number): string | null {
     const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
     // Bit 63 of the source is the no-flush hint only with CR4.PCIDE = 1 (SDM Vol. 2B MOV to CR3; Vol. 3A
     // 4.10.4.1), and is not loaded into CR3. With PCIDE = 0 it is one of the reserved bits 63:MAXPHYADDR of
     // CR3 (SDM Vol. 3A 4.5.2, Table 4-12), and MOV to CR3 raises #GP(0) for it, as KVM does.
-    if (!pcide && (v >> 63n) !== 0n) return 'bit 63 is reserved with CR4.PCIDE = 0 (the no-flush bit needs PCIDE)';
-    const noFlush = pcide && (v >> 63n) !== 0n;
-    const val = v & ~(1n << 63n);
+    const bit63 = hi >>> 31 !== 0;
+    if (!pcide && bit63) return 'bit 63 is reserved with CR4.PCIDE = 0 (the no-flush bit needs PCIDE)';
+    const noFlush = pcide && bit63;
+    const valHi = hi & 0x7fffffff;
     // Bits 62:MAXPHYADDR are reserved (SDM 4.5.2; LAM's bits 62:61 are not modelled).
-    if (val >> BigInt(this.memory.maxPhysAddr) !== 0n) return `bits 62:${this.memory.maxPhysAddr} are reserved (value has ${hex(val >> BigInt(this.memory.maxPhysAddr) << BigInt(this.memory.maxPhysAddr))})`;
-    this.cr3Value = val;
+    const m = this.memory.maxPhysAddr;
+    if (m >= 32 ? valHi >>> (m - 32) !== 0 : valHi !== 0 || lo >>> m !== 0) {
+      const val = join(lo, valHi);
+      return `bits 62:${m} are reserved (value has ${hex((val >> BigInt(m)) << BigInt(m))})`;
+    }
+    this.cr3Lo = lo;
+    this.cr3Hi = valHi;
     this.stats.cr3Writes++;
     this.syncPaging();
     // SDM 4.10.4.1: MOV to CR3 invalidates the non-global TLB entries and the PSC entries of the new PCID
@@ -483,9 +517,9 @@ export class Cpu {
     return null;
   }
 
-  private movToCr4(v: bigint): string | null {
-    if (v >> 32n !== 0n) return 'bits 63:32 are reserved';
-    const nv = Number(v) >>> 0;
+  private movToCr4(lo: number, hi: number): string | null {
+    if (hi !== 0) return 'bits 63:32 are reserved';
+    const nv = lo >>> 0;
     const f = this.features;
     let allowed =
       0x1 | 0x2 | 0x4 | 0x8 | 0x10 | CR4_PAE | 0x40 | 0x100 | 0x200 | 0x400 | 0x800 /* UMIP */ | 0x40000; /* OSXSAVE */
@@ -506,7 +540,7 @@ export class Cpu {
     if (lma && (changed & CR4_LA57) !== 0) return 'changing LA57 in IA-32e mode';
     if ((nv & CR4_PCIDE) !== 0 && (old & CR4_PCIDE) === 0) {
       if (!lma) return 'setting PCIDE outside IA-32e mode';
-      if ((this.cr3Value & 0xfffn) !== 0n) return 'setting PCIDE with CR3[11:0] != 0';
+      if ((this.cr3Lo & 0xfff) !== 0) return 'setting PCIDE with CR3[11:0] != 0';
     }
     this.cr4Bits = nv;
     this.stats.cycles += this.profile.movCr4;
@@ -535,9 +569,9 @@ export class Cpu {
     s.pks = lma && (cr4 & CR4_PKS) !== 0;
     s.nxe = (this.eferBits & EFER_NXE) !== 0;
     const pcide = (cr4 & CR4_PCIDE) !== 0;
-    s.pcid = pcide ? Number(this.cr3Value & 0xfffn) : 0;
-    const addrMask = ((1n << BigInt(this.memory.maxPhysAddr)) - 1n) & ~0xfffn;
-    s.rootBase = Number(this.cr3Value & addrMask);
+    s.pcid = pcide ? this.cr3Lo & 0xfff : 0;
+    // Bits MAXPHYADDR-1:12 (MOV to CR3 rejects the bits above).
+    s.rootBase = this.cr3Hi * 2 ** 32 + ((this.cr3Lo & 0xfffff000) >>> 0);
     s.pkru = this.pkruBits;
     s.pkrs = this.pkrsBits;
     this.mmu.controlChanged();

@@ -38,7 +38,7 @@ export function checkPageTables(k: Kernel, opts: { tlb?: boolean } = {}): Violat
     }
   }
   for (const c of cpus) {
-    if (!k.writer.windowOpen(c) && (c.cr0 & (1n << 16n)) === 0n) out.push({ kind: 'wp-off', pa: null, cpu: c.index, detail: `CPU ${c.index} runs with CR0.WP = 0` });
+    if (!k.writer.windowOpen(c) && (c.cr0Low & (1 << 16)) === 0) out.push({ kind: 'wp-off', pa: null, cpu: c.index, detail: `CPU ${c.index} runs with CR0.WP = 0` });
   }
   const tables = k.allPageTables();
   const withFree = tables.concat(k.cache.freeList());

@@ -39,6 +39,8 @@ export interface KernelOptions {
   nodes?: number;
   /** Tables reserved for splitting the direct map (default: the RFC v2 sizing when tables are protected). */
   reserve?: number;
+  /** Zero data pages when they are mapped (clear_page, charged as the CPU's stores). Default true. */
+  zeroPages?: boolean;
 }
 
 /** A fault the kernel took from a write it made (an oops), or a soft-mode report. */
@@ -55,7 +57,7 @@ export interface Oops {
 
 export type StrayWriteResult = { landed: true; reported?: PageFault } | { landed: false; fault: PageFault };
 
-const KNOWN = new Set(['protection', 'directMap', 'groupedCache', 'soft', 'ptKey', 'nodes', 'reserve']);
+const KNOWN = new Set(['protection', 'directMap', 'groupedCache', 'soft', 'ptKey', 'nodes', 'reserve', 'zeroPages']);
 const EFER_NXE = 1n << 11n;
 const CR4_PCIDE = 1n << 17n;
 
@@ -73,6 +75,8 @@ export class Kernel implements MmHost, WriterHost {
   readonly machine: Machine;
   readonly policy: ProtectionPolicy;
   readonly soft: boolean;
+  /** Data pages are zeroed on map (option zeroPages). */
+  readonly zeroPages: boolean;
   readonly pks: PksApi;
   readonly ptKey: number;
   readonly dm: DirectMapApi;
@@ -87,6 +91,10 @@ export class Kernel implements MmHost, WriterHost {
   /** Soft mode: stray writes to page tables that were reported and allowed. */
   readonly softReports: Oops[] = [];
   private readonly refs = new Map<number, number>();
+  /** Page-table pages of address spaces given back to the cache (free_pgtables on unmap, exit_mmap). */
+  tablesFreed = 0;
+  /** Data pages zeroed on map (clear_page). */
+  pagesZeroed = 0;
   private mmCount = 0;
   private readonly mms = new Set<AddressSpace>();
   private readonly idle: PksTask[];
@@ -97,12 +105,13 @@ export class Kernel implements MmHost, WriterHost {
     const policy = opts.protection ?? 'none';
     if (!POLICIES.includes(policy)) throw new RangeError(`protection must be one of ${POLICIES.join(', ')}; got ${String(policy)}`);
     if (usesPks(policy) && !machine.features.pks) throw new RangeError(`protection '${policy}' needs a CPU with PKS (features.pks)`);
-    for (const b of ['groupedCache', 'soft'] as const) {
+    for (const b of ['groupedCache', 'soft', 'zeroPages'] as const) {
       if (opts[b] !== undefined && typeof opts[b] !== 'boolean') throw new TypeError(`${b} must be a boolean, got ${String(opts[b])}`);
     }
     this.machine = machine;
     this.policy = policy;
     this.soft = opts.soft === true;
+    this.zeroPages = opts.zeroPages ?? true;
     const ptKey = opts.ptKey ?? 1;
     const base = bootKernel(machine, {
       directMap: opts.directMap,
@@ -181,16 +190,33 @@ export class Kernel implements MmHost, WriterHost {
   allocTable(cpu: Cpu): number {
     const pa = this.cache.get_grouped_page(cpu);
     if (pa < 0) return -1;
-    this.writer.fill(cpu, pa, 0, 512, 0, 0); // clear_page: a protected write
+    try {
+      this.writer.fill(cpu, pa, 0, 512, 0, 0); // clear_page: a protected write
+    } catch (e) {
+      // The page never became a table (paging-ro: no reserve table left to split the direct map): give it back.
+      this.cache.free_grouped_page(cpu, pa);
+      if (e instanceof KernelError && e.errno === ENOMEM) return -1;
+      throw e;
+    }
     return pa;
   }
   freeTable(cpu: Cpu, pa: number): void {
+    this.tablesFreed++;
     this.cache.free_grouped_page(cpu, pa);
   }
   allocPage(): number {
     const pa = this.buddy.alloc(0);
     if (pa >= 0) this.refs.set(pa, 1);
     return pa;
+  }
+  /**
+   * clear_page: 512 eight-byte supervisor stores through the direct map by `cpu` (data pages are writable
+   * there under every policy: not a page-table write, no write window), each charged as the CPU's stores are.
+   */
+  clearPage(cpu: Cpu, pa: number): void {
+    if (!this.zeroPages) return;
+    for (let off = 0; off < 4096; off += 8) if (!directMapStore(cpu, pa + off, 0, 0)) throw cpu.takeException();
+    this.pagesZeroed++;
   }
   getPage(pa: number): void {
     this.refs.set(pa, (this.refs.get(pa) ?? 0) + 1);

@@ -48,6 +48,8 @@ export interface MmHost {
   freeTable(cpu: Cpu, pa: number): void;
   /** A data page (refcount 1), or -1. */
   allocPage(): number;
+  /** clear_page of a data page fresh from the buddy allocator: plain kernel stores through the direct map. */
+  clearPage(cpu: Cpu, pa: number): void;
   getPage(pa: number): void;
   putPage(pa: number): void;
   refcount(pa: number): number;

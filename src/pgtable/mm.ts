@@ -31,14 +31,19 @@ import {
   set_pte,
 } from './set-pte.js';
 import type { TlbMm } from './tlb.js';
+import { free_pgtables, type PgtableTree } from './free-pgtables.js';
 
-export class AddressSpace implements TlbMm {
+export class AddressSpace implements TlbMm, PgtableTree {
   tlbGen = 0;
   readonly cpumask = new Set<number>();
   private readonly pages = new Map<number, PageRec>();
-  private readonly puds = new Map<number, number>();
-  private readonly pmds = new Map<number, number>();
-  private readonly pts = new Map<number, number>();
+  /** The table tree (PgtableTree): read by free_pgtables, not part of the public API. */
+  readonly puds = new Map<number, number>();
+  readonly pmds = new Map<number, number>();
+  readonly pts = new Map<number, number>();
+  readonly ptUsed = new Map<number, number>();
+  readonly pmdUsed = new Map<number, number>();
+  readonly pudUsed = new Map<number, number>();
   private dead = false;
 
   constructor(
@@ -106,6 +111,13 @@ export class AddressSpace implements TlbMm {
           failed = 'page';
           break;
         }
+        try {
+          this.host.clearPage(cpu, pa); // the page may hold another process's data: zero it before mapping
+        } catch (e) {
+          this.host.putPage(pa);
+          error = e;
+          break;
+        }
         const rec: PageRec = { pa, write: prot.write === true, user: prot.user ?? true, exec: prot.exec === true, cow: false };
         try {
           set_pte(w, cpu, pt + 8 * ((a / 4096) % 512), this.pteLo(rec), this.pteHi(rec));
@@ -115,6 +127,7 @@ export class AddressSpace implements TlbMm {
           break;
         }
         this.pages.set(a / 4096, rec);
+        this.used(a, 1);
       }
     } finally {
       w.end(cpu);
@@ -138,10 +151,16 @@ export class AddressSpace implements TlbMm {
       ptep_get_and_clear(w, cpu, ptep);
       const rec = this.pages.get(a / 4096) as PageRec;
       this.pages.delete(a / 4096);
+      this.used(a, -1);
       freed.push(rec.pa);
     });
-    this.host.tlb.flush_tlb_mm_range(cpu, this, v >>> 0, Math.floor(v / 2 ** 32), pages);
+    // free_pgtables, then the flush (lazy CPUs too: their paging-structure caches may point at the tables),
+    // and only then the tables go back to the cache (tlb_remove_table).
+    const tables: number[] = [];
+    free_pgtables(w, cpu, this, v, pages, tables);
+    this.host.tlb.flush_tlb_mm_range(cpu, this, v >>> 0, Math.floor(v / 2 ** 32), pages, tables.length > 0);
     for (const pa of freed) this.host.putPage(pa);
+    for (const t of tables) this.host.freeTable(cpu, t);
   }
 
   /** Change the rights of mapped pages (mprotect), then flush. */
@@ -204,6 +223,7 @@ export class AddressSpace implements TlbMm {
         const copy: PageRec = { ...rec };
         this.host.getPage(rec.pa);
         child.pages.set(vpn, copy);
+        child.used(a, 1);
         set_pte(w, cpu, childPt + 8 * (vpn % 512), child.pteLo(copy), child.pteHi(copy));
       }
     } finally {
@@ -306,6 +326,9 @@ export class AddressSpace implements TlbMm {
     this.pts.clear();
     this.pmds.clear();
     this.puds.clear();
+    this.ptUsed.clear();
+    this.pmdUsed.clear();
+    this.pudUsed.clear();
     this.host.freeTable(cpu, this.pgdPa);
     this.dead = true;
     this.host.forget(this);
@@ -367,6 +390,7 @@ export class AddressSpace implements TlbMm {
       pmd = this.host.allocTable(cpu);
       if (pmd < 0) return -1;
       this.pmds.set(ui, pmd);
+      this.pudUsed.set(Math.floor(ui / 512), (this.pudUsed.get(Math.floor(ui / 512)) ?? 0) + 1);
       populate(this.host.writer, cpu, pud + 8 * (ui % 512), pmd); // set_pud
     }
     return pmd;
@@ -382,9 +406,18 @@ export class AddressSpace implements TlbMm {
       pt = this.host.allocTable(cpu);
       if (pt < 0) return -1;
       this.pts.set(mi, pt);
+      this.pmdUsed.set(Math.floor(mi / 512), (this.pmdUsed.get(Math.floor(mi / 512)) ?? 0) + 1);
       populate(this.host.writer, cpu, pmd + 8 * (mi % 512), pt); // set_pmd
     }
     return pt;
+  }
+
+  /** `d` PTEs more (or fewer) in use in the PT mapping `a`. */
+  private used(a: number, d: number): void {
+    const mi = Math.floor(a / MB2);
+    const n = (this.ptUsed.get(mi) ?? 0) + d;
+    if (n > 0) this.ptUsed.set(mi, n);
+    else this.ptUsed.delete(mi);
   }
 
   /** Run `fn` on each page's PTE, the writer's lock hold taken per page table. */

@@ -52,5 +52,6 @@ export function buildPokingMm(k: Kernel, cpu: Cpu): PokeMm {
     if (wp) cpu.writeCr(0, cpu.cr0 | CR0_WP);
   }
   const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
-  return { cr3: BigInt(pgd) | (pcide ? BigInt(POKE_PCID) : 0n) };
+  const cr3 = BigInt(pgd) | (pcide ? BigInt(POKE_PCID) : 0n);
+  return { cr3, cr3Lo: Number(cr3 & 0xffffffffn), cr3Hi: Number(cr3 >> 32n) };
 }

@@ -61,9 +61,15 @@ export interface WriterStats {
 }
 
 const TWO32 = 2 ** 32;
-const CR0_WP = 1n << 16n;
-const CR3_NOFLUSH = 1n << 63n;
-const CR4_PCIDE = 1n << 17n;
+const CR0_WP = 1 << 16;
+/** Bit 63 of a CR3 load (the no-flush hint with CR4.PCIDE), in the high half. */
+const CR3_NOFLUSH_HI = 0x80000000;
+const CR4_PCIDE = 1 << 17;
+
+/** MOV to CRn from halves (no BigInt on the write path); a #GP is a kernel bug and is thrown. */
+function movToCr(cpu: Cpu, n: number, lo: number, hi: number): void {
+  if (!cpu.writeCrHalves(n, lo, hi)) throw cpu.takeException();
+}
 /** The poking mm's alias address (a user-half address no other mm uses) and its self-mapped PTE page. */
 export const POKE_VA = 0x00007ff000000000n;
 export const POKE_PT_VA = POKE_VA + 0x1000n;
@@ -215,14 +221,14 @@ export class PagingRoWriter extends PolicyWriter {
     } else {
       // pax_open_kernel: clear CR0.WP around the store (the direct map's own tables; CPA would recurse).
       this.viaWp[cpu.index] = ((this.viaWp[cpu.index] << 1) | 1) & 0xff;
-      cpu.writeCr(0, cpu.cr0 & ~CR0_WP);
+      movToCr(cpu, 0, cpu.cr0Low & ~CR0_WP, 0);
     }
   }
   protected close(cpu: Cpu, pa: number): void {
     const wp = (this.viaWp[cpu.index] & 1) !== 0;
     this.viaWp[cpu.index] >>>= 1;
     this.depth[cpu.index]--;
-    if (wp) cpu.writeCr(0, cpu.cr0 | CR0_WP);
+    if (wp) movToCr(cpu, 0, cpu.cr0Low | CR0_WP, 0);
     else this.host.dm.set_memory_ro(cpu, pa - (pa % 4096), 1);
   }
 }
@@ -231,13 +237,17 @@ export class PagingRoWriter extends PolicyWriter {
 export interface PokeMm {
   /** CR3 of the poking mm (PGD | PCID). */
   cr3: bigint;
+  /** The same as halves (the write path loads CR3 without a BigInt). */
+  cr3Lo: number;
+  cr3Hi: number;
 }
 
 /** Tables read-only; written through a writable alias in a per-CPU temporary mm (text_poke style). */
 export class PokeWriter extends PolicyWriter {
   readonly policy = 'poke' as const;
   private mms: PokeMm[] = [];
-  private readonly prevCr3: bigint[] = [];
+  private readonly prevLo: number[] = [];
+  private readonly prevHi: number[] = [];
   private readonly depth: Uint8Array;
   private readonly early: Uint8Array;
   /** Alias pokes made (each: 2 CR3 writes, alias map + clear, 1 INVLPG). */
@@ -263,15 +273,16 @@ export class PokeWriter extends PolicyWriter {
       // Early boot, before this CPU's poking mm exists (building it refills the cache, whose set_memory_ro
       // writes direct-map tables): pax_open_kernel, as paging-ro does for the direct map's own tables.
       this.early[cpu.index] = 1;
-      cpu.writeCr(0, cpu.cr0 & ~CR0_WP);
+      movToCr(cpu, 0, cpu.cr0Low & ~CR0_WP, 0);
       return;
     }
     this.early[cpu.index] = 0;
     this.pokes++;
-    const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
-    this.prevCr3[cpu.index] = cpu.cr3;
+    const pcide = (cpu.cr4Low & CR4_PCIDE) !== 0;
+    this.prevLo[cpu.index] = cpu.cr3Low;
+    this.prevHi[cpu.index] = cpu.cr3High;
     // use_temporary_mm: CR3 to the poking mm; its PCID keeps its own TLB entries, no flush needed.
-    cpu.writeCr(3, pcide ? mm.cr3 | CR3_NOFLUSH : mm.cr3);
+    movToCr(cpu, 3, mm.cr3Lo, pcide ? mm.cr3Hi | CR3_NOFLUSH_HI : mm.cr3Hi);
     // Map the target table page at POKE_VA: PTE 0 of the poking PT page, written through its self-mapping.
     const page = pa - (pa % 4096);
     const lo = (page % TWO32 | 0x63) >>> 0; // P | RW | A | D
@@ -286,15 +297,15 @@ export class PokeWriter extends PolicyWriter {
     this.depth[cpu.index]--;
     if (this.early[cpu.index] === 1) {
       this.early[cpu.index] = 0;
-      cpu.writeCr(0, cpu.cr0 | CR0_WP);
+      movToCr(cpu, 0, cpu.cr0Low | CR0_WP, 0);
       return;
     }
     // Clear the alias and flush it locally (no other CPU uses this mm: no IPI), then switch back.
     cpu.store(POKE_PT_LO, POKE_HI, 8, 0, 0, ACC_WRITE);
     cpu.invlpgHalves(POKE_LO, POKE_HI);
-    const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
-    const prev = this.prevCr3[cpu.index];
-    cpu.writeCr(3, pcide ? prev | CR3_NOFLUSH : prev);
+    const pcide = (cpu.cr4Low & CR4_PCIDE) !== 0;
+    const hi = this.prevHi[cpu.index];
+    movToCr(cpu, 3, this.prevLo[cpu.index], pcide ? hi | CR3_NOFLUSH_HI : hi);
   }
   protected override abort(cpu: Cpu, pa: number): void {
     if (this.depth[cpu.index] > 0) this.close(cpu);

@@ -30,6 +30,10 @@ export interface KernelStats {
   cachePages: number;
   cacheBytes: number;
   tablePages: number;
+  /** Page-table pages of address spaces freed (emptied by unmap, or at exit), each after its TLB flush. */
+  tablesFreed: number;
+  /** Data pages zeroed on map (clear_page through the direct map: plain stores, no write window). */
+  pagesZeroed: number;
   /** Tables reserved for the direct map's splits, and their bytes. */
   reservePages: number;
   reserveBytes: number;
@@ -78,6 +82,8 @@ export function kernelStats(k: Kernel): KernelStats {
     cachePages: k.cache.freePages,
     cacheBytes: k.cache.bytesHeld,
     tablePages: k.cache.pagesInUse,
+    tablesFreed: k.tablesFreed,
+    pagesZeroed: k.pagesZeroed,
     reservePages: cpa.reservePages,
     reserveBytes: cpa.reserveBytes,
     entryWrites: k.writer.stats.entryWrites,

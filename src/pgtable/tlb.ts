@@ -43,7 +43,14 @@ export interface TlbStats {
   asidFlushes: number;
 }
 
-const CR3_NOFLUSH = 1n << 63n;
+/** Bit 63 of a CR3 load (no-flush with CR4.PCIDE), in the high half. */
+const CR3_NOFLUSH_HI = 0x80000000;
+const TWO32 = 2 ** 32;
+
+/** MOV to CR3 = pa | pcid from halves (no BigInt on a context switch). */
+function loadCr3(cpu: Cpu, pa: number, pcid: number, noFlush: boolean): void {
+  if (!cpu.writeCrHalves(3, ((pa % TWO32) | pcid) >>> 0, Math.floor(pa / TWO32) | (noFlush ? CR3_NOFLUSH_HI : 0))) throw cpu.takeException();
+}
 
 export class TlbState {
   /** Per CPU: the user mm whose CR3 is loaded, null = init_mm (the kernel's PGD). */
@@ -95,7 +102,7 @@ export class TlbState {
     this.loaded[i] = next;
     if (next === null) {
       this.stats.switches++;
-      cpu.writeCr(3, BigInt(this.kernelPgd));
+      loadCr3(cpu, this.kernelPgd, 0, false);
       return;
     }
     next.cpumask.add(i);
@@ -175,7 +182,7 @@ export class TlbState {
     this.stats.switches++;
     if (!this.pcid) {
       this.stats.asidFlushes++;
-      cpu.writeCr(3, BigInt(mm.pgdPa));
+      loadCr3(cpu, mm.pgdPa, 0, false);
       return;
     }
     let s = this.slotMm[i].indexOf(mm);
@@ -190,7 +197,6 @@ export class TlbState {
     }
     this.slotGen[i][s] = mm.tlbGen;
     if (flush) this.stats.asidFlushes++;
-    const cr3 = BigInt(mm.pgdPa) | BigInt(s + 1);
-    cpu.writeCr(3, flush ? cr3 : cr3 | CR3_NOFLUSH);
+    loadCr3(cpu, mm.pgdPa, s + 1, !flush);
   }
 }
