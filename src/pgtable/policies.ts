@@ -177,15 +177,39 @@ export class PksWriter extends PolicyWriter {
   }
 }
 
-/** Babka's alternative: writable for the whole page-table-lock hold. */
+/**
+ * Babka's alternative: writable for the whole page-table-lock hold. The window opens at the first entry write of
+ * a hold and closes when the outermost hold ends, so a hold that writes nothing (a PTE page with nothing to
+ * change in the range) flips nothing: in a kernel this is pks_set_readwrite on each write of the hold, all but
+ * the first skipped by the per-CPU PKRS cache.
+ */
 export class PksLockWriter extends PksWriter {
   override readonly policy: ProtectionPolicy = 'pks-lock';
+  /** Lock holds in progress on each CPU (nested holds: cpa inside a page-table-lock hold). */
+  private readonly holds: Uint8Array;
+
+  constructor(host: WriterHost, cpus: number) {
+    super(host, cpus);
+    this.holds = new Uint8Array(cpus);
+  }
   override begin(cpu: Cpu): void {
-    this.open(cpu);
+    this.holds[cpu.index]++;
+  }
+  protected override open(cpu: Cpu): void {
+    if (this.holds[cpu.index] > 0 && this.depth[cpu.index] > 0) return; // already open for this hold
+    super.open(cpu);
+  }
+  protected override close(cpu: Cpu): void {
+    if (this.holds[cpu.index] > 0) return; // stays open until the hold ends
+    super.close(cpu);
   }
   /** The hold ends (a fault inside it already closed the window: nothing left to close then). */
   override end(cpu: Cpu): void {
-    if (this.depth[cpu.index] > 0) this.close(cpu);
+    if (this.holds[cpu.index] > 0 && --this.holds[cpu.index] > 0) return;
+    if (this.depth[cpu.index] > 0) {
+      this.depth[cpu.index] = 1;
+      super.close(cpu);
+    }
   }
 }
 

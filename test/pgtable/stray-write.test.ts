@@ -144,6 +144,7 @@ describe('faults inside a write window', () => {
     mm.map(VA, 1, { write: true });
     const pte = Number(mm.pageTables()[3]);
     k.writer.begin(cpu);
+    k.writer.write(cpu, pte + 24, 0, 0); // the hold's first entry write opens its window (pks-lock)
     const inHandler = k.interrupt(cpu, () => k.strayWrite(pte + 16, 1n, { cpu }));
     expect(inHandler.landed).toBe(false);
     if (policy === 'pks-lock') expect(k.strayWrite(pte + 16, 2n, { cpu }).landed).toBe(true); // the hold is open
