@@ -67,8 +67,6 @@ export function alu(s: St, op: number, sz: number, aLo: number, aHi: number, bLo
   record(s, F_LOGIC, sz, aLo, aHi, bLo, bHi, 0);
 }
 
-/** Sign-extend an immediate (given sign-extended to 64 bits) to the operand: halves as they are. */
-
 /** op Ev,Gv / op Eb,Gb (00, 01, 08, ...). */
 export function aluEG(s: St, d: Insn): void {
   const sz = d.osz;
