@@ -3,6 +3,7 @@ import { bench, type QuestionResult } from '../src/index.js';
 import type { Chart } from './charts.js';
 import { markdownTable, plainTable, type Presentation, type ReportMeta } from './present.js';
 import { writeCost } from './questions/write-cost.js';
+import { guestWriteCost } from './questions/guest-write-cost.js';
 import { sensitivity } from './questions/sensitivity.js';
 import { lockBatching } from './questions/lock-batching.js';
 import { directMap, cache } from './questions/direct-map.js';
@@ -11,6 +12,7 @@ import { workloads } from './questions/workloads.js';
 /** Presentations by question id; a question without one gets a plain table of its rows. */
 export const PRESENTATIONS: Readonly<Record<string, Presentation>> = {
   'write-cost': writeCost,
+  'guest-write-cost': guestWriteCost,
   'lock-batching': lockBatching,
   workloads,
   'direct-map': directMap,
