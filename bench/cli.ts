@@ -17,13 +17,15 @@ import { bench, PROFILES, resolveProfile, type BenchOptions, type QuestionResult
 import { loadRenderer } from './charts.js';
 import { runTasks, type Task } from './pool.js';
 import { chartsOf, renderReport, type Results } from './report.js';
+import { emulatorSpeed, EMULATOR_SPEED_ID } from './emulator-speed.js';
 
 const USAGE = `usage: pksim bench [options]
   --quick            fewer samples and CPU counts (under a minute)
   --cpus LIST        CPU counts, e.g. 1,8,64 (1..256; default 1,2,4,...,256, quick 1,8,64,256)
   --profile NAME     cost profile (${Object.keys(PROFILES).join(', ')}); default sapphire-rapids
   --set NAME=VALUE   override a profile figure (repeatable): pkrsWrite=60, ipi.send=500, movCr3.flush=200
-  --question ID      run only this question (repeatable): ${bench.ids.join(', ')}
+  --question ID      run only this question (repeatable): ${[...bench.ids, EMULATOR_SPEED_ID].join(', ')}
+                     (${EMULATOR_SPEED_ID}: host timings, in a full run or when asked; --quick leaves it out)
   --json             print the results as JSON to stdout (files only with --out)
   --out DIR          where REPORT.md, results.json and the charts go (default: bench)
   --threads N        worker threads (default: one per core; 1 runs in this thread)
@@ -79,14 +81,16 @@ export async function runBench(argv: string[], io: BenchIo = {}): Promise<number
     resolveProfile(opts.profile, opts.profileOverrides); // fail early on a bad profile or override
     threads = args.threads === undefined ? availableParallelism() : Number(args.threads);
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`--threads must be a positive integer, got ${args.threads}`);
-    ids = args.question.length ? args.question : [...bench.ids];
-    for (const id of ids) if (!bench.questions[id]) throw new RangeError(`--question: unknown question '${id}'; known: ${bench.ids.join(', ')}`);
-    for (const id of ids) bench.questions[id].cells(opts); // validates the options
+    // emulator-speed (question 7) times the host: it runs when asked, or in a full (not --quick) run.
+    ids = args.question.length ? args.question : args.quick ? [...bench.ids] : [...bench.ids, EMULATOR_SPEED_ID];
+    for (const id of ids) if (!bench.questions[id] && id !== EMULATOR_SPEED_ID) throw new RangeError(`--question: unknown question '${id}'; known: ${[...bench.ids, EMULATOR_SPEED_ID].join(', ')}`);
+    for (const id of ids) if (id !== EMULATOR_SPEED_ID) bench.questions[id].cells(opts); // validates the options
   } catch (e) {
     stderr.write(`pksim bench: ${(e as Error).message}\n`);
     return 2;
   }
-  const tasks: Task[] = ids.flatMap((question) => bench.questions[question].cells(opts).map((cell) => ({ question, cell })));
+  const libIds = ids.filter((id) => id !== EMULATOR_SPEED_ID);
+  const tasks: Task[] = libIds.flatMap((question) => bench.questions[question].cells(opts).map((cell) => ({ question, cell })));
   const bar = await progressBar(stderr, tasks.length);
   let rowsByTask;
   try {
@@ -98,9 +102,23 @@ export async function runBench(argv: string[], io: BenchIo = {}): Promise<number
   }
   bar.stop();
   const questions: Record<string, QuestionResult> = {};
-  for (const id of ids) questions[id] = { title: bench.questions[id].title, rows: [] };
+  for (const id of libIds) questions[id] = { title: bench.questions[id].title, rows: [] };
   tasks.forEach((t, i) => questions[t.question].rows.push(...rowsByTask[i]));
-  for (const id of ids) questions[id].rows = bench.questions[id].finish(questions[id].rows);
+  for (const id of libIds) questions[id].rows = bench.questions[id].finish(questions[id].rows);
+  if (ids.includes(EMULATOR_SPEED_ID)) {
+    // Host timings, after the pool has finished (nothing else running in this process).
+    const tty = stderr.isTTY === true;
+    if (tty) stderr.write('pksim bench: timing the emulator (emulator-speed)...\n');
+    try {
+      questions[EMULATOR_SPEED_ID] = emulatorSpeed({ quick: args.quick, ...(tty ? { onProgress: (w: string) => stderr.write(`  ${w}\n`) } : {}) });
+    } catch (e) {
+      stderr.write(`pksim bench: ${EMULATOR_SPEED_ID}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  // Report order: the order asked for (default: the library's questions, then emulator-speed).
+  const ordered: Record<string, QuestionResult> = {};
+  for (const id of ids) ordered[id] = questions[id];
 
   const render = args.json && args.out === undefined ? null : await loadRenderer();
   const results: Results = {
@@ -115,7 +133,7 @@ export async function runBench(argv: string[], io: BenchIo = {}): Promise<number
       command: ['pksim', 'bench', ...argv].join(' '),
       charts: render ? await chartVersions() : null,
     },
-    questions,
+    questions: ordered,
   };
   if (args.json) stdout.write(JSON.stringify(results, null, 2) + '\n');
   if (!args.json || args.out !== undefined) {

@@ -66,3 +66,5 @@ export { runElf, loadFlat, parseElf, ElfError, SyscallShim, UserSpace, SYS, PF_R
 
 // src/bench: the benchmark questions (`bench.writeCost(opts)`, `bench.questions[id]`), free of Node imports.
 export { bench, type BenchOptions, type BenchRow, type Question, type QuestionResult } from './bench/index.js';
+// Guest-code cross-check of question 1 (issue 13): the x86-64 routines and their instruction mixes.
+export { GUEST_ROUTINES, GUEST_MIX, GUEST_POLICIES, type GuestRoutineName } from './bench/index.js';

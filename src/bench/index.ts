@@ -9,6 +9,7 @@
  * same questions over worker threads, cell by cell, and writes the report.
  */
 import { writeCost } from './questions/write-cost.js';
+import { guestWriteCost } from './questions/guest-write-cost.js';
 import { sensitivity, breakEven } from './questions/sensitivity.js';
 import { lockBatching } from './questions/lock-batching.js';
 import { directMap, cache } from './questions/direct-map.js';
@@ -19,11 +20,14 @@ import { cpuCounts } from './types.js';
 
 export { defineQuestion, checkOptions, cpuCounts, DEFAULT_CPUS, QUICK_CPUS, type BenchOptions, type BenchRow, type Question, type QuestionDef, type QuestionResult } from './types.js';
 export { Rng } from './rng.js';
+export { GUEST_ROUTINES, type GuestRoutineName } from './guest-routines.js';
+export { GUEST_MIX, GUEST_POLICIES } from './questions/guest-write-cost.js';
 export { parseOverrides, withOverride, overridePath, OVERRIDE_ALIASES } from './overrides.js';
 
 /** Every question by id, in report order. */
 export const questions: Readonly<Record<string, Question<any>>> = Object.freeze({
   [writeCost.id]: writeCost,
+  [guestWriteCost.id]: guestWriteCost,
   [lockBatching.id]: lockBatching,
   [workloads.id]: workloads,
   [directMap.id]: directMap,
@@ -36,6 +40,8 @@ export const bench = Object.freeze({
   /** Question ids in report order. */
   ids: Object.keys(questions),
   writeCost,
+  /** Question 1 cross-checked by x86-64 routines run on the emulated CPU (1 CPU). */
+  guestWriteCost,
   lockBatching,
   workloads,
   directMap,
