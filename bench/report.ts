@@ -55,7 +55,7 @@ export function renderReport(results: Results, drawn: ReadonlySet<string>): stri
     `- Versions: pksim ${m.version}, Node ${m.node}${m.charts ? `, ${m.charts}` : ' (charts not drawn: install the optional dependencies vega and vega-lite)'}`,
     `- Command: \`${m.command}\``,
     '',
-    `Seed ${m.seed}${m.quick ? '; a quick run (fewer samples and CPU counts)' : ''}. Every figure is emulated cycles or a counter of the model, computed from the cost profile: the same on every machine and every run${EMULATOR_SPEED_ID in results.questions ? ` (apart from the section on the emulator's own speed, \`${EMULATOR_SPEED_ID}\`: host timings, marked host-dependent)` : ''}.`,
+    `Seed ${m.seed}${m.quick ? '; a quick run (fewer samples and CPU counts)' : ''}. Every figure is emulated cycles or a counter of the model, computed from the cost profile: the same on every machine and every run${EMULATOR_SPEED_ID in results.questions ? ` (apart from the section on the emulator's own speed, \`${EMULATOR_SPEED_ID}\`: host timings, marked host-dependent)` : ''}. The kernel model runs with data-page zeroing off (\`zeroPages: false\`): it is not page-table work and is the same under every policy.`,
     '',
   ];
   const ids = Object.keys(results.questions);
