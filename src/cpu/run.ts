@@ -19,14 +19,16 @@
  */
 
 import type { Cpu } from './cpu.js';
-import { ACC_FETCH, ACC_MMU_MASK, ACC_USER } from '../mmu/rights.js';
+import { ACC_FETCH, ACC_USER } from '../mmu/rights.js';
 import { makeFault, VEC_PF } from './faults.js';
 import { Insn } from './decode/insn.js';
 import { DEC_GP, DEC_MORE, DEC_OK, decode } from './decode/decoder.js';
 import { icacheOf } from './icache.js';
 import { St } from './exec/state.js';
 import { costTable } from './exec/cost.js';
-import { specialize } from './exec/fast.js';
+import { Block, formBlock, HOT_BLOCK, prepare } from './jit/block.js';
+import { compileBlock } from './jit/compile.js';
+import type { CodePage } from './icache.js';
 import { ARITH, F_RAW, getFlags } from './exec/flags.js';
 import { deliver, DELIVERED, NO_IDT } from './exceptions.js';
 import type { RunHooks, RunOptions, RunResult } from './run-types.js';
@@ -176,6 +178,9 @@ function result(s: St, reason: RunResult['reason'], n: number): RunResult {
 
 const BUF = new Uint8Array(16);
 const SCRATCH = new Insn();
+/** Marks an offset where no block can start (its first instruction must run through the loop). */
+const NO_BLOCK = new Block(-1, []);
+const newInsn = (): Insn => new Insn();
 
 function loop(s: St, max: number): RunResult {
   const cpu = s.cpu;
@@ -187,7 +192,7 @@ function loop(s: St, max: number): RunResult {
   let pageNo = -1;
   let pageHi = 0;
   let pageBase = 0;
-  let page: (Insn | undefined)[] | null = null;
+  let page: CodePage | null = null;
   let gen = -1;
   // Fetch accounting (see the file comment): the RIP that continues the last instruction sequentially, and
   // whether the first block's iTLB lookup was charged by the page-entry translation.
@@ -196,6 +201,8 @@ function loop(s: St, max: number): RunResult {
   const itlbHit = cpu.mmu.timing.l1TlbHit;
   // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
   let events = 0;
+  // Compiled blocks run only when nothing watches single instructions or accesses (hooks see every one).
+  let blocks = ic.compileBlocks && codeHook === undefined && !s.watch;
   while (n + events < max) {
     const ripLo = s.ripLo;
     const ripHi = s.ripHi;
@@ -230,7 +237,7 @@ function loop(s: St, max: number): RunResult {
       if (entered === 0 && itlbHit !== 0) stats.cycles += itlbHit;
     }
     entered = 0;
-    let d: Insn | undefined | null = page[off];
+    let d: Insn | undefined | null = page.insns[off];
     if (d === undefined) {
       d = fetchDecode(s, pageBase, off, ripLo, ripHi);
       if (d === null) {
@@ -239,10 +246,8 @@ function loop(s: St, max: number): RunResult {
         if (r !== null) return r;
         continue;
       }
-      d.cost = s.cost[d.cls];
-      d.fn = specialize(d);
-      d.xblk = (off + d.len - 1) >>> 4 !== off >>> 4 ? 1 : 0;
-      if (!d.straddles) page[off] = d;
+      prepare(d, off, s.cost);
+      if (!d.straddles) page.insns[off] = d;
     }
     if (codeHook !== undefined) {
       const a = big(ripLo, ripHi);
@@ -257,6 +262,46 @@ function loop(s: St, max: number): RunResult {
     if (d.xblk !== 0) {
       stats.fetches++;
       stats.cycles += itlbHit;
+    }
+    // ---- a hot basic block: compiled, it runs the instructions from here as this loop would ----
+    if (blocks) {
+      let bs = page.blocks;
+      if (bs === null) bs = page.blocks = new Array<Block | undefined>(4096);
+      let b = bs[off];
+      if (b === undefined) {
+        b = formBlock(page, mem, off, s.cost, newInsn) ?? NO_BLOCK;
+        bs[off] = b;
+      }
+      if (b !== NO_BLOCK) {
+        if (b.fn === null && ++b.heat >= HOT_BLOCK) {
+          try {
+            b.fn = compileBlock(b);
+            ic.blocksCompiled++;
+          } catch {
+            ic.compileBlocks = false; // generated code is not allowed here: interpret
+            blocks = false;
+          }
+        }
+        const fn = b.fn;
+        if (fn !== null && b.length <= max - n - events) {
+          const pageLo = ripLo - off;
+          const r = fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
+          if (r > 0) {
+            n += r;
+            seqLo = (pageLo + b.ends[r - 1]!) >>> 0;
+            s.ripLo = s.nxLo >>> 0;
+            s.ripHi = s.nxHi >>> 0;
+            continue;
+          }
+          // instruction -r - 1 raised an exception; those before it retired
+          n += -r - 1;
+          seqLo = (pageLo + b.ends[-r - 1]!) >>> 0;
+          events++;
+          const rr = takeException(s, n, max);
+          if (rr !== null) return rr;
+          continue;
+        }
+      }
     }
     // ---- execute ----
     const nl = ripLo + d.len;
@@ -300,47 +345,38 @@ function loop(s: St, max: number): RunResult {
   return result(s, 'limit', n);
 }
 
-/** Copy up to 15 bytes at the fetch address and decode; null with the exception pending (#PF, #UD, #GP). */
+/**
+ * Decode the instruction at the fetch address; null with the exception pending (#PF, #UD, #GP). The bytes in
+ * the current page are decoded first; only an instruction that runs past the page's end translates the next
+ * page (its fetch may fault there, with CR2 at the next page). Decoding has no other effect, so a record
+ * decoded ahead by block formation (jit/block.ts) is the same as one decoded here.
+ */
 function fetchDecode(s: St, pageBase: number, off: number, ripLo: number, ripHi: number): Insn | null {
   const cpu = s.cpu;
   const mem = cpu.memory;
   const f = mem.readFrame(pageBase / 4096);
   const first = Math.min(15, 4096 - off);
   for (let i = 0; i < first; i++) BUF[i] = f === null ? 0xff : f.getUint8(off + i);
-  let avail = first;
-  let straddles = false;
-  let nLo = 0;
-  let nHi = 0;
-  if (first < 15) {
-    // The instruction may continue on the next page: translate it without raising (only needed bytes fault).
+  let d = new Insn();
+  let rc = decode(BUF, first, d);
+  if (rc === DEC_MORE) {
+    // The instruction continues on the next page: translate it (a failure is the fetch's fault).
     const l = ((ripLo & ~0xfff) >>> 0) + 4096;
-    nLo = l >>> 0;
-    nHi = l > 0xffffffff ? (ripHi + 1) | 0 : ripHi | 0;
-    const acc = ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0);
-    const pa2 = cpu.mmu.translate(nLo, nHi, acc & ACC_MMU_MASK);
-    if (pa2 >= 0) {
-      const f2 = mem.readFrame(pa2 / 4096);
-      for (let i = first; i < 15; i++) BUF[i] = f2 === null ? 0xff : f2.getUint8(i - first);
-      avail = 15;
-      straddles = true;
-    }
+    const nLo = l >>> 0;
+    const nHi = l > 0xffffffff ? (ripHi + 1) | 0 : ripHi | 0;
+    const pa2 = cpu.xlate(nLo, nHi, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0));
+    if (pa2 < 0) return null;
+    const f2 = mem.readFrame(pa2 / 4096);
+    for (let i = first; i < 15; i++) BUF[i] = f2 === null ? 0xff : f2.getUint8(i - first);
+    d = SCRATCH;
+    rc = decode(BUF, 15, d);
+    if (rc === DEC_OK) d.straddles = true; // never cached: the second page may change mapping
   }
-  const d = straddles || f === null ? SCRATCH : new Insn();
-  const rc = decode(BUF, avail, d);
   if (rc === DEC_OK) {
-    d.straddles = straddles && d.len > first;
-    if (d === SCRATCH && !d.straddles && f !== null) {
-      // fits in the first page after all: give it its own record so it can be cached
-      const own = new Insn();
-      decode(BUF, avail, own);
-      own.straddles = false;
-      return own;
-    }
     if (f === null) d.straddles = true; // never cache decodes of unbacked memory
     return d;
   }
-  if (rc === DEC_MORE) cpu.xlate(nLo, nHi, ACC_FETCH | (cpu.cpl === 3 ? ACC_USER : 0)); // raises the #PF/#GP
-  else cpu.raise(rc === DEC_GP ? 13 : 6, 0);
+  cpu.raise(rc === DEC_GP ? 13 : 6, 0);
   return null;
 }
 

@@ -104,3 +104,6 @@ export function specialize(d: Insn): Handler {
   if (fn === incDecE) return incDecR;
   return fn;
 }
+
+/** Every handler `specialize` can return besides the record's own (jit/block.ts lists them as block bodies). */
+export const FAST_HANDLERS: readonly Handler[] = [aluGE64r, aluGE32r, aluEG64r, aluEG32r, aluEI64r, aluEI32r, incDecR];

@@ -1,0 +1,56 @@
+/**
+ * The block compiler: a hot basic block (block.ts) becomes one JavaScript function that V8 then compiles to
+ * machine code. Each instruction is a direct call of its handler with its record (both constants of the
+ * function), so every call site sees one target and V8 can inline the handler, where the run loop's single
+ * `d.fn(s, d)` call site sees them all. Around each call the function does exactly what the run loop does
+ * for that instruction, in the same order, so that registers, memory, cycles and every statistic come out the
+ * same (test/interp/blocks.test.ts checks this against the loop):
+ *   - the fetch accounting of a sequential instruction (a new 16-byte fetch block when it starts on a 16-byte
+ *     boundary, one more when its bytes run into the next block: an iTLB hit each; see run.ts);
+ *   - RIP of the next instruction in s.nxLo/nxHi (branch handlers change it);
+ *   - the instruction's class cycles, then the handler;
+ *   - an exception left pending ends the block at that instruction (s.ripLo/ripHi at it);
+ *   - a write to a code page (the cache's generation changed) ends the block after the instruction, so that
+ *     the loop decodes what follows afresh (self-modifying code).
+ * The first instruction's fetch accounting is the loop's (it depends on how execution arrived).
+ */
+
+import type { Block, BlockFn } from './block.js';
+
+/**
+ * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
+ * Security Policy); the caller turns compilation off then.
+ */
+export function compileBlock(b: Block): BlockFn {
+  const insns = b.insns;
+  const lines: string[] = [];
+  const last = insns.length - 1;
+  let off = b.start;
+  for (let i = 0; i <= last; i++) {
+    const d = insns[i]!;
+    const end = off + d.len;
+    lines.push(`  // +${off.toString(16)} ${d.len} bytes`);
+    if (i > 0) {
+      if ((off & 15) === 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
+      if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
+    }
+    // Next RIP: within the page, so only an instruction that ends at the page's end can carry into the high half.
+    if (end === 4096) lines.push(`  nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;`);
+    else lines.push(`  s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`);
+    if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
+    lines.push(`  f${i}(s, d${i});`);
+    lines.push(`  if (cpu.xv >= 0) { s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`);
+    if (i < last) lines.push(`  if (ic.gen !== gen) return ${i + 1};`);
+    off = end;
+  }
+  lines.push(`  return ${insns.length};`);
+  const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
+  const name = `block_${b.start.toString(16)}`;
+  const src = `"use strict";\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  let nl = 0;\n${lines.join('\n')}\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('F', 'D', src) as (F: unknown[], D: unknown[]) => BlockFn;
+  return make(
+    insns.map((d) => d.fn),
+    insns.slice(),
+  );
+}

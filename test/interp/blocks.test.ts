@@ -1,0 +1,243 @@
+/**
+ * Compiled basic blocks (src/cpu/jit) against the per-instruction loop they replace: the same programs and
+ * random code run both ways must end in the same registers, flags, memory, instruction count, cycles and every
+ * statistic; blocks must also end exactly where the loop would: at an exception (RIP at the faulting
+ * instruction, what came before retired), at the instruction bound, and after a store into code (the rest of
+ * the block is decoded afresh).
+ */
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Asm, Code, Register as R, mem, imm } from './asm.js';
+import { rig, load, CODE, type Rig } from './rig.js';
+import { icacheOf } from '../../src/cpu/icache.js';
+import { HOT_BLOCK } from '../../src/cpu/jit/block.js';
+import { runElf } from '../../src/loader/index.js';
+import { OPT_LEVELS, PROGRAM_NAMES, readElf } from '../programs/corpus.js';
+import type { Cpu } from '../../src/cpu/cpu.js';
+
+const GPRS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
+
+function state(cpu: Cpu): Record<string, unknown> {
+  const regs: Record<string, bigint> = {};
+  for (const g of GPRS) regs[g] = cpu.getReg(g);
+  return { regs, rip: cpu.rip, rflags: cpu.rflags, stats: { ...cpu.stats }, cr2: cpu.readCr(2) };
+}
+
+/** Run the rig's program with blocks on or off; the machine's state and the run's result. */
+function runBoth(build: (blocks: boolean) => Rig, max: number): { on: unknown; off: unknown; compiled: number } {
+  const out: unknown[] = [];
+  let compiled = 0;
+  for (const blocks of [true, false]) {
+    const r = build(blocks);
+    const ic = icacheOf(r.m.memory);
+    ic.compileBlocks = blocks;
+    const res = r.cpu.run({ maxInstructions: max });
+    if (blocks) compiled = ic.blocksCompiled;
+    out.push({ res: { ...res, fault: res.fault?.message }, cpu: state(r.cpu), data: r.m.memory.readBytes(0x500000n, 256) });
+  }
+  return { on: out[0], off: out[1], compiled };
+}
+
+describe('compiled blocks run the program corpus exactly as the loop does', () => {
+  for (const name of PROGRAM_NAMES) {
+    for (const opt of OPT_LEVELS) {
+      it(`${name} -${opt}: same output, instructions, cycles and statistics`, () => {
+        const runs = [true, false].map((blocks) => {
+          let compiled = 0;
+          const r = runElf(readElf(name, opt), {
+            maxInstructions: 50_000_000,
+            onStart: (_cpu, m) => {
+              icacheOf(m.memory).compileBlocks = blocks;
+            },
+          });
+          compiled = icacheOf(r.cpu.memory).blocksCompiled;
+          return { out: { reason: r.reason, exitCode: r.exitCode, stdout: r.stdout, instructions: r.instructions, cycles: r.cycles, cpu: state(r.cpu) }, compiled };
+        });
+        expect(runs[0]!.compiled).toBeGreaterThan(0);
+        expect(runs[1]!.compiled).toBe(0);
+        expect(runs[0]!.out).toEqual(runs[1]!.out);
+      });
+    }
+  }
+});
+
+/** A loop body the blocks compile: loads, stores, ALU with flags, a multiply, the stack, a call and a return. */
+function loopProgram(iterations: number, extra: (a: Asm) => void = () => {}): Asm {
+  const a = new Asm();
+  const top = a.label();
+  const fn = a.label();
+  a.i(Code.Mov_r32_imm32, R.ECX, imm(iterations));
+  a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
+  a.bind(top);
+  a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 8));
+  a.i(Code.Add_r64_rm64, R.RAX, R.RCX);
+  a.i(Code.Imul_r64_rm64_imm8, R.RDX, R.RAX, imm(3));
+  a.i(Code.Mov_rm64_r64, mem(R.RSI, 8), R.RDX);
+  a.i(Code.Xor_rm32_r32, R.EBX, R.EDX);
+  a.i(Code.Push_r64, R.RBX);
+  a.i(Code.Pop_r64, R.R8);
+  extra(a);
+  a.br(Code.Call_rel32_64, fn);
+  a.i(Code.Dec_rm32, R.ECX);
+  a.br(Code.Jne_rel32_64, top);
+  a.i(Code.Hlt);
+  a.bind(fn);
+  a.i(Code.Add_rm8_imm8, mem(R.RSI, 16), imm(1));
+  a.i(Code.Setb_rm8, R.R9L);
+  a.i(Code.Retnq);
+  return a;
+}
+
+describe('compiled blocks end where the loop would', () => {
+  it('a hot loop: same state, and blocks were compiled', () => {
+    const { on, off, compiled } = runBoth(() => {
+      const r = rig();
+      load(r, loopProgram(200));
+      return r;
+    }, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+  });
+
+  it('the instruction bound falls inside a block: the same count, RIP and state', () => {
+    for (const max of [HOT_BLOCK * 12 + 1, HOT_BLOCK * 12 + 5, 1001, 1337]) {
+      const { on, off } = runBoth(() => {
+        const r = rig();
+        load(r, loopProgram(400));
+        return r;
+      }, max);
+      expect(on).toEqual(off);
+      expect((on as { res: { instructions: number } }).res.instructions).toBe(max);
+    }
+  });
+
+  it('a page fault in the middle of a hot block: RIP at the faulting load, the instructions before it retired', () => {
+    // After 100 iterations RSI is moved onto an unmapped page: the load at the top of the block faults.
+    const { on, off, compiled } = runBoth(() => {
+      const r = rig();
+      load(
+        r,
+        loopProgram(300, (a) => {
+          const skip = a.label();
+          a.i(Code.Cmp_rm32_imm8, R.ECX, imm(100));
+          a.br(Code.Jne_rel8_64, skip);
+          a.i(Code.Mov_r64_imm64, R.RSI, imm(0x10000000)); // beyond the 64 MiB mapped
+          a.bind(skip);
+        }),
+      );
+      return r;
+    }, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect((on as { res: { reason: string; vector: number } }).res).toMatchObject({ reason: 'exception', vector: 14 });
+    expect(on).toEqual(off);
+  });
+
+  it('a store into the block being executed: the rest runs as rewritten', () => {
+    // The loop patches the imm32 of "mov eax, imm32" later in its own block on iteration 150.
+    const build = (): Rig => {
+      const r = rig();
+      const a = new Asm();
+      const top = a.label();
+      const skip = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(200));
+      a.bind(top);
+      a.i(Code.Cmp_rm32_imm8, R.ECX, imm(50));
+      a.br(Code.Jne_rel8_64, skip);
+      a.i(Code.Mov_rm32_imm32, mem(R.None, 0), imm(7)); // placeholder address, fixed below
+      a.bind(skip);
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Mov_rm32_imm32, mem(R.RDI, 0), imm(0)); // (rdi = 0x500000)
+      a.i(Code.Mov_r32_imm32, R.EAX, imm(1));
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      const bytes = a.encode(CODE);
+      // find "B8 01 00 00 00" (mov eax, 1): its immediate is the patch target
+      let at = -1;
+      for (let i = 0; i + 4 < bytes.length; i++) if (bytes[i] === 0xb8 && bytes[i + 1] === 1 && bytes[i + 2] === 0) at = i + 1;
+      expect(at).toBeGreaterThan(0);
+      // rebuild with the real address in the patching store (same length: disp32 absolute)
+      const b = new Asm();
+      const top2 = b.label();
+      const skip2 = b.label();
+      b.i(Code.Mov_r32_imm32, R.ECX, imm(200));
+      b.i(Code.Mov_r64_imm64, R.RDI, imm(0x500000));
+      b.bind(top2);
+      b.i(Code.Add_rm32_imm8, R.EDX, imm(1));
+      b.i(Code.Cmp_rm32_imm8, R.ECX, imm(50));
+      b.br(Code.Jne_rel8_64, skip2);
+      b.i(Code.Mov_rm32_imm32, mem(R.None, 0), imm(7));
+      b.bind(skip2);
+      b.i(Code.Mov_rm32_imm32, mem(R.RDI, 0), imm(0));
+      b.i(Code.Mov_r32_imm32, R.EAX, imm(1));
+      b.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      b.i(Code.Dec_rm32, R.ECX);
+      b.br(Code.Jne_rel32_64, top2);
+      b.i(Code.Hlt);
+      let code = b.encode(CODE);
+      let imm32 = -1;
+      for (let i = 0; i + 4 < code.length; i++) if (code[i] === 0xb8 && code[i + 1] === 1 && code[i + 2] === 0 && code[i + 3] === 0 && code[i + 4] === 0) imm32 = i + 1;
+      // patch the placeholder store's disp32 (C7 04 25 disp32 imm32) to address the immediate
+      let st = -1;
+      for (let i = 0; i + 10 < code.length; i++) if (code[i] === 0xc7 && code[i + 1] === 0x04 && code[i + 2] === 0x25 && code[i + 7] === 7) st = i;
+      expect(imm32).toBeGreaterThan(0);
+      expect(st).toBeGreaterThan(0);
+      code = code.slice();
+      new DataView(code.buffer).setUint32(st + 3, Number(CODE) + imm32, true);
+      r.m.load(CODE, code);
+      r.cpu.rip = CODE;
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    // 150 iterations add 1, then 50 add 7 (the patched immediate): rbx = 150 + 350
+    expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(500n);
+  });
+
+  it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
+    const forms: ((a: Asm, x: number) => void)[] = [
+      (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),
+      (a, x) => a.i(Code.Mov_rm64_r64, mem(R.RSI, (x & 15) * 8), R.RBX),
+      (a, x) => a.i(Code.Sub_rm32_imm32, R.EDX, imm(x)),
+      (a, x) => a.i(Code.Shl_rm64_imm8, R.RBX, imm(x & 63)),
+      (a) => a.i(Code.Adc_r64_rm64, R.RBX, R.RAX),
+      (a, x) => a.i(Code.Lea_r64_m, R.RDI, mem(R.RAX, x & 0xff, R.RBX, 4)),
+      (a) => a.i(Code.Imul_r64_rm64, R.RDX, R.RBX),
+      (a) => a.i(Code.Movzx_r32_rm8, R.EAX, R.BL),
+      (a) => a.i(Code.Cmovb_r64_rm64, R.RBX, R.RDX),
+      (a, x) => a.i(Code.Xchg_rm64_r64, mem(R.RSI, (x & 15) * 8), R.RDX),
+      (a) => a.i(Code.Push_r64, R.RAX),
+      (a) => a.i(Code.Pop_r64, R.RBX),
+      (a) => a.i(Code.Neg_rm64, R.RDX),
+      (a) => a.i(Code.Sete_rm8, R.AL),
+      (a, x) => a.i(Code.Bt_rm64_imm8, R.RBX, imm(x & 63)),
+      // a division that may fault (#DE when RCX's low byte makes the divisor 0)
+      (a) => a.i(Code.Div_rm8, R.CL),
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(forms.length - 1), fc.nat(0xffff)), { minLength: 1, maxLength: 24 }), fc.nat(300), (body, max) => {
+        const build = (): Rig => {
+          const r = rig();
+          const a = new Asm();
+          const top = a.label();
+          a.i(Code.Mov_r32_imm32, R.ECX, imm(60));
+          a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
+          a.bind(top);
+          for (const [f, x] of body) forms[f]!(a, x);
+          a.i(Code.Dec_rm32, R.ECX);
+          a.br(Code.Jne_rel32_64, top);
+          a.i(Code.Hlt);
+          load(r, a);
+          r.cpu.setReg('rsp', 0x700000n);
+          return r;
+        };
+        const { on, off } = runBoth(build, 2000 + max * 10);
+        expect(on).toEqual(off);
+      }),
+      { seed: 0xb10c, numRuns: 60 },
+    );
+  });
+});
