@@ -11,7 +11,7 @@
  */
 
 import { decodeEntry, LEVEL_NAMES, type EntryFields, type PageLevel } from '../mmu/entry.js';
-import { Mmu, newMmuStats, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js';
+import { Mmu, MmuStatsRecord, XLATE_PAGE_FAULT, type MmuStats } from '../mmu/mmu.js';
 import type { PhysicalMemory } from '../mmu/physical-memory.js';
 import { ACC_FETCH, ACC_IMPLICIT, ACC_MMU_MASK, ACC_READ, ACC_STACK, ACC_USER, ACC_WRITE } from '../mmu/rights.js';
 import type { CpuFeatures } from './features.js';
@@ -98,26 +98,28 @@ export interface CpuStats extends MmuStats {
   icrWrites: number;
 }
 
+/** One CPU's statistics record (a class for one hidden class from the start: see MmuStatsRecord). */
+class CpuStatsRecord extends MmuStatsRecord implements CpuStats {
+  instructions = 0;
+  reads = 0;
+  writes = 0;
+  fetches = 0;
+  wrmsr = 0;
+  rdmsr = 0;
+  pkrsWrites = 0;
+  wrpkru = 0;
+  crWrites = 0;
+  cr3Writes = 0;
+  invlpg = 0;
+  invpcid = 0;
+  faults = 0;
+  ipisSent = 0;
+  ipisReceived = 0;
+  icrWrites = 0;
+}
+
 function newCpuStats(): CpuStats {
-  return {
-    ...newMmuStats(),
-    instructions: 0,
-    reads: 0,
-    writes: 0,
-    fetches: 0,
-    wrmsr: 0,
-    rdmsr: 0,
-    pkrsWrites: 0,
-    wrpkru: 0,
-    crWrites: 0,
-    cr3Writes: 0,
-    invlpg: 0,
-    invpcid: 0,
-    faults: 0,
-    ipisSent: 0,
-    ipisReceived: 0,
-    icrWrites: 0,
-  };
+  return new CpuStatsRecord();
 }
 
 /** No exception pending. */

@@ -17,6 +17,16 @@
 
 import type { Block, BlockFn } from './block.js';
 
+type Factory = (F: unknown[], D: unknown[]) => BlockFn;
+/**
+ * Factories by source text, shared by every machine of the process: the source depends only on the block's
+ * shape (lengths, offsets, costs, which handler), the records and handlers are arguments. The functions a
+ * factory makes share V8's feedback and optimized code, so the same code run again on a new machine (a test
+ * suite, a benchmark's repetitions) starts compiled instead of interpreted.
+ */
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 16384;
+
 /**
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
  * Security Policy); the caller turns compilation off then.
@@ -29,7 +39,7 @@ export function compileBlock(b: Block): BlockFn {
   for (let i = 0; i <= last; i++) {
     const d = insns[i]!;
     const end = off + d.len;
-    lines.push(`  // +${off.toString(16)} ${d.len} bytes`);
+    lines.push(`  // +${off.toString(16)} ${d.len} bytes: ${d.fn.name}`);
     if (i > 0) {
       if ((off & 15) === 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
       if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
@@ -47,8 +57,13 @@ export function compileBlock(b: Block): BlockFn {
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const src = `"use strict";\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  let nl = 0;\n${lines.join('\n')}\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('F', 'D', src) as (F: unknown[], D: unknown[]) => BlockFn;
+  let make = FACTORIES.get(src);
+  if (make === undefined) {
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    make = new Function('F', 'D', src) as Factory;
+    FACTORIES.set(src, make);
+  }
   return make(
     insns.map((d) => d.fn),
     insns.slice(),
