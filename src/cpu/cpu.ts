@@ -757,6 +757,16 @@ export class Cpu {
    * 8-byte load is left in `loadHi`); on an exception returns 0 with `xv` set (check `xv` after).
    */
   load(vaLo: number, vaHi: number, size: number, acc: number): number {
+    const v = this.loadSigned(vaLo, vaHi, size, acc);
+    this.loadHi >>>= 0;
+    return v >>> 0;
+  }
+
+  /**
+   * `load` with the 32-bit halves as signed int32 (the value's bits; `>>> 0` gives the unsigned half), for
+   * the interpreter: int32 values are small integers to V8, never boxed when passed or returned.
+   */
+  loadSigned(vaLo: number, vaHi: number, size: number, acc: number): number {
     const off = vaLo & 0xfff;
     this.stats.cycles += this.dataCost;
     if ((acc & 3) === ACC_FETCH) this.stats.fetches++;
@@ -770,8 +780,8 @@ export class Cpu {
       const f = this.memory.readFrame((pa - off) / 4096);
       if (f === null) {
         this.memory.stats.unbackedReads++;
-        this.loadHi = 0xffffffff;
-        return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+        this.loadHi = -1;
+        return size === 1 ? 0xff : size === 2 ? 0xffff : -1;
       }
       switch (size) {
         case 1:
@@ -779,10 +789,10 @@ export class Cpu {
         case 2:
           return f.getUint16(off, true);
         case 4:
-          return f.getUint32(off, true);
+          return f.getInt32(off, true);
         default:
-          this.loadHi = f.getUint32(off + 4, true);
-          return f.getUint32(off, true);
+          this.loadHi = f.getInt32(off + 4, true);
+          return f.getInt32(off, true);
       }
     }
     // Crosses a page boundary: both pages must translate before the access completes.
@@ -800,8 +810,8 @@ export class Cpu {
       if (i < 4) lo |= b << (8 * i);
       else hi |= b << (8 * (i - 4));
     }
-    this.loadHi = hi >>> 0;
-    return lo >>> 0;
+    this.loadHi = hi | 0;
+    return lo | 0;
   }
 
   /** Store `size` bytes (value as halves). Returns false with `xv` set on an exception (nothing written). */

@@ -237,7 +237,7 @@ export function addr(s: St, lo: number, hi: number, n: number): void {
 export function load(s: St, lo: number, hi: number, sz: number, acc: number): number {
   if (s.watch) s.memHook(s, false, lo, hi, sz, 0, 0);
   s.cpu.stats.cycles += s.costLoad; // issue cost; the core charges the translation and the data access
-  const v = s.cpu.load(lo, hi, sz, acc);
+  const v = s.cpu.loadSigned(lo | 0, hi | 0, sz, acc); // int32 halves: small integers, never boxed across a call
   s.vHi = sz === 8 ? s.cpu.loadHi : 0;
   return v;
 }
@@ -246,7 +246,7 @@ export function load(s: St, lo: number, hi: number, sz: number, acc: number): nu
 export function store(s: St, lo: number, hi: number, sz: number, vLo: number, vHi: number, acc: number): boolean {
   if (s.watch) s.memHook(s, true, lo, hi, sz, vLo, vHi);
   s.cpu.stats.cycles += s.costStore;
-  return s.cpu.store(lo, hi, sz, vLo, vHi, acc);
+  return s.cpu.store(lo | 0, hi | 0, sz, vLo | 0, vHi | 0, acc);
 }
 
 /** Read the E operand (register or memory) at size sz; memory: computes ea first. High half in vHi. */
