@@ -16,8 +16,13 @@
  */
 
 import type { Block, BlockFn } from './block.js';
+import { template, TEMPLATE_HELPERS } from './templates.js';
+import { getR, load, setR, store } from '../exec/state.js';
+import { alu } from '../exec/arith.js';
+import { cond } from '../exec/flags.js';
 
-type Factory = (F: unknown[], D: unknown[]) => BlockFn;
+type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
+const HELPERS = { load, store, setR, getR, alu, cond };
 /**
  * Factories by source text, shared by every machine of the process: the source depends only on the block's
  * shape (lengths, offsets, costs, which handler), the records and handlers are arguments. The functions a
@@ -48,23 +53,31 @@ export function compileBlock(b: Block): BlockFn {
     if (end === 4096) lines.push(`  nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;`);
     else lines.push(`  s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`);
     if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
-    lines.push(`  f${i}(s, d${i});`);
-    lines.push(`  if (cpu.xv >= 0) { s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`);
+    const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`;
+    const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X });
+    if (t !== null) lines.push(`  ${t}`);
+    else {
+      lines.push(`  f${i}(s, d${i});`);
+      lines.push(`  if (cpu.xv >= 0) ${X}`);
+    }
     if (i < last) lines.push(`  if (ic.gen !== gen) return ${i + 1};`);
     off = end;
   }
   lines.push(`  return ${insns.length};`);
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
-  const src = `"use strict";\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  let nl = 0;\n${lines.join('\n')}\n};`;
+  const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
+  const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0, g9 = 0;';
+  const src = `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
   let make = FACTORIES.get(src);
   if (make === undefined) {
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    make = new Function('F', 'D', src) as Factory;
+    make = new Function('H', 'F', 'D', src) as Factory;
     FACTORIES.set(src, make);
   }
   return make(
+    HELPERS,
     insns.map((d) => d.fn),
     insns.slice(),
   );

@@ -1,0 +1,135 @@
+/**
+ * Inline code for the most frequent instruction forms of compiled blocks (compile.ts): MOV load, store and
+ * register forms, MOV immediate, LEA, MOVZX, the ALU group with a memory operand, Jcc. Each template is the
+ * handler it replaces (exec/move.ts, arith.ts, control.ts) written out with the record's fields as constants:
+ * the same helpers for memory (`load`, `store`: every access translated, checked and charged by the core),
+ * the same flags recording (`alu`, `cond`), the same order of effects, so that a fault leaves the same state
+ * (nothing written after a failed access, flags restored after a failed store). test/interp/blocks.test.ts
+ * runs every form both ways. Other instructions are called through their handler.
+ *
+ * A template is JavaScript source: statements that end with the exception exit `X` (a string the compiler
+ * gives: set RIP to the instruction, leave the block) when the instruction raised one.
+ */
+
+import type { Insn } from '../decode/insn.js';
+import { SEG_FS, SEG_GS } from '../decode/insn.js';
+import { aluEG, aluEI, aluGE, ALU_CMP } from '../exec/arith.js';
+import { jcc } from '../exec/control.js';
+import { lea, movEG, movEI, movGE, movZI, movzx } from '../exec/move.js';
+
+/** The helpers a template calls (the compiler binds them as constants of the block function). */
+export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond'] as const;
+
+/** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
+export interface Site {
+  off: number;
+  end: number;
+  /** JS expressions of the next instruction's RIP halves (set in s.nxLo/nxHi before the template runs). */
+  nxLo: string;
+  nxHi: string;
+  /** The exception exit. */
+  X: string;
+}
+
+const hex = (n: number): string => (n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
+
+/** Effective address into eLo/eHi (exec/state.ts `ea`; `lea` ignores the segment base). */
+function ea(d: Insn, site: Site, segment: boolean): string {
+  const out: string[] = [];
+  out.push(`lo = ${hex(d.dispLo >>> 0)}; hi = ${d.dispHi};`);
+  if (d.ripRel) out.push(`lo += ${site.nxLo}; hi += ${site.nxHi};`);
+  else {
+    if (d.base >= 0) out.push(`lo += L[${d.base}] >>> 0; hi += HH[${d.base}];`);
+    if (d.index >= 0) out.push(d.scale === 0 ? `lo += L[${d.index}] >>> 0; hi += HH[${d.index}];` : `lo += (L[${d.index}] >>> 0) * ${1 << d.scale}; hi += HH[${d.index}] * ${1 << d.scale};`);
+  }
+  if (d.asz === 4) out.push('hi = 0;');
+  else out.push('if (lo > 0xffffffff) hi += (lo - (lo >>> 0)) / 4294967296;');
+  out.push('lo >>>= 0;');
+  if (segment && d.seg !== 0) {
+    const b = d.seg === SEG_FS ? 'fs' : d.seg === SEG_GS ? 'gs' : null;
+    if (b === null) throw new Error(`segment ${d.seg}`);
+    out.push(`lo += s.${b}Lo; hi += s.${b}Hi; if (lo > 0xffffffff) hi += 1; lo >>>= 0;`);
+  }
+  out.push('eLo = lo; eHi = hi | 0;');
+  return out.join(' ');
+}
+
+/** Write register r at size sz from the expressions lo/hi (exec/state.ts `setR`). */
+function setR(r: number, sz: number, lo: string, hi: string): string {
+  if (sz === 8) return `L[${r}] = ${lo}; HH[${r}] = ${hi};`;
+  if (sz === 4) return `L[${r}] = ${lo}; HH[${r}] = 0;`;
+  return `setR(s, ${r}, ${sz}, ${lo}, ${hi});`;
+}
+
+/** Read register r at size sz (low half) and its high half (0 below 8 bytes). */
+function getR(r: number, sz: number): [string, string] {
+  if (sz === 8) return [`L[${r}]`, `HH[${r}]`];
+  if (sz === 4) return [`L[${r}]`, '0'];
+  return [`getR(s, ${r}, ${sz})`, '0'];
+}
+
+/** Load the memory operand at eLo/eHi into v/vh (readE with a memory operand). */
+function loadE(sz: number, X: string): string {
+  return `v = load(s, eLo, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X} vh = s.vHi;`;
+}
+
+/** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
+function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
+  if (d.cc === ALU_CMP) return `alu(s, ${ALU_CMP}, ${sz}, v, vh, ${bLo}, ${bHi});`;
+  return (
+    'g0 = s.fOp; g1 = s.fSz; g2 = s.fRaw; g3 = s.fALo; g4 = s.fAHi; g5 = s.fBLo; g6 = s.fBHi; g7 = s.fCin; g8 = s.fResLo; g9 = s.fResHi; ' +
+    `alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); ` +
+    `if (!store(s, eLo, eHi, ${sz}, s.rLo, s.rHi, s.accW)) { s.fOp = g0; s.fSz = g1; s.fRaw = g2; s.fALo = g3; s.fAHi = g4; s.fBLo = g5; s.fBHi = g6; s.fCin = g7; s.fResLo = g8; s.fResHi = g9; ${X} }`
+  );
+}
+
+/** The inline form of the record, or null when it is called through its handler. */
+export function template(d: Insn, site: Site): string | null {
+  const fn = d.fn;
+  const sz = d.osz;
+  const X = site.X;
+  const mem = d.rm < 0;
+  if (fn === movGE) {
+    if (!mem) {
+      const [lo, hi] = getR(d.rm, sz);
+      return sz >= 4 ? setR(d.reg, sz, lo, hi) : null;
+    }
+    return `${ea(d, site, true)} ${loadE(sz, X)} ${setR(d.reg, sz, 'v', 'vh')}`;
+  }
+  if (fn === movEG) {
+    const [lo, hi] = getR(d.reg, sz);
+    if (!mem) return sz >= 4 ? setR(d.rm, sz, lo, hi) : null;
+    return `${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${lo}, ${hi}, s.accW)) ${X}`;
+  }
+  if (fn === movEI) {
+    if (!mem) return setR(d.rm, sz, String(d.immLo), String(d.immHi));
+    return `${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${d.immLo}, ${d.immHi}, s.accW)) ${X}`;
+  }
+  if (fn === movZI) return setR(d.reg, sz, String(d.immLo), String(d.immHi));
+  if (fn === lea) return `${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`;
+  if (fn === movzx) {
+    const ssz = d.cc > sz ? sz : d.cc;
+    if (!mem || sz < 4) return null;
+    return `${ea(d, site, true)} v = load(s, eLo, eHi, ${ssz}, s.accR); if (cpu.xv >= 0) ${X} ${setR(d.reg, sz, 'v', '0')}`;
+  }
+  if (mem && fn === aluEI) return `${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`;
+  if (mem && fn === aluEG) {
+    const [lo, hi] = getR(d.reg, sz);
+    return `${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, lo, hi, X)}`;
+  }
+  if (mem && fn === aluGE) {
+    const [lo, hi] = getR(d.reg, sz);
+    const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 's.rLo', 's.rHi');
+    return `${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, v, vh); ${write}`;
+  }
+  if (fn === jcc) {
+    // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
+    return (
+      `if (cond(s, ${d.cc})) { stats.cycles += s.costTaken; ` +
+      `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
+      `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = lo; s.nxHi = hi >>> 0; ` +
+      `} else stats.cycles += s.costNotTaken;`
+    );
+  }
+  return null;
+}
