@@ -13,6 +13,7 @@ import { PageFault, VEC_PF } from '../cpu/faults.js';
 import type { Machine } from '../cpu/machine.js';
 import type { DirectMapApi, DirectMapSize, PageAllocator } from '../cpa/types.js';
 import { directMapStore } from '../cpa/writer.js';
+import { clearPageVia } from './clear-page.js';
 import { PksApi, type PksTask } from '../pks/api.js';
 import { bootKernel } from './boot.js';
 import { checkPageTables, type Violation } from './check.js';
@@ -210,12 +211,15 @@ export class Kernel implements MmHost, WriterHost {
     return pa;
   }
   /**
-   * clear_page: 512 eight-byte supervisor stores through the direct map by `cpu` (data pages are writable
-   * there under every policy: not a page-table write, no write window), each charged as the CPU's stores are.
+   * clear_page (clear_page_erms: one REP STOSB of 4096 bytes) by `cpu` through the direct map: data pages are
+   * writable there under every policy (not a page-table write, no write window). The write is translated by the
+   * emulated CPU as a supervisor data write, so a page the CPU may not write faults (the typed fault is thrown,
+   * nothing is zeroed); then the page's bytes are zeroed and the CPU is charged the translation and the profile's
+   * `clearPage`, the bulk operation's cost.
    */
   clearPage(cpu: Cpu, pa: number): void {
     if (!this.zeroPages) return;
-    for (let off = 0; off < 4096; off += 8) if (!directMapStore(cpu, pa + off, 0, 0)) throw cpu.takeException();
+    clearPageVia(cpu, pa);
     this.pagesZeroed++;
   }
   getPage(pa: number): void {
