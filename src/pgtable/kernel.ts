@@ -131,7 +131,8 @@ export class Kernel implements MmHost, WriterHost {
     for (let k = 1; k < ptKey; k++) this.pks.keyAlloc(`reserved-${k}`, 'noaccess');
     if (this.pks.keyAlloc('pgtables', 'ro') !== ptKey) throw new RangeError(`ptKey ${ptKey} could not be allocated`);
     for (const c of machine.cpus) {
-      if (c.pkrs === this.pks.initValue()) this.pks.cache.sync(c);
+      // The idle thread of every CPU runs with PKS_INIT_VALUE (the page-table key read-only), like the CPU.
+      if (c.pkrs === this.pks.initValue()) this.pks.adoptBootPkrs(c);
       else this.pks.setup(c);
     }
     this.idle = machine.cpus.map((c) => this.pks.current(c));
