@@ -36,6 +36,7 @@ export { PageTableBuilder, type PageSize, type MapFlags } from './mmu/builder.js
 
 // src/cpu
 export { Machine, enterLongMode, type MachineOptions, type IpiOptions, type IpiResult, type LongModeOptions } from './cpu/machine.js';
+export { IpiRecord, type IpiHandler } from './cpu/machine.js'; // the allocation-free IPI path (Machine.ipiMask)
 export { Cpu, NO_EXCEPTION, type CpuStats, type AccessKind, type AccessOptions, type TranslateOptions, type TranslateResult } from './cpu/cpu.js';
 export { ArchFault, PageFault, GeneralProtection, StackFault, InvalidOpcode, DivideError, DoubleFault, makeFault, describePfec, type PageFaultBits } from './cpu/faults.js';
 export { MSR, MSR_DEFS, msrName, isCanonical, type MsrDef, type MsrName } from './cpu/msr.js';

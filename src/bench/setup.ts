@@ -18,8 +18,8 @@ export interface Rig {
 /** A machine with `cpus` CPUs and `memory` bytes, the kernel model booted with `policy`. */
 /**
  * A booted kernel model for one cell. Data pages are not zeroed on map (`zeroPages: false`): zeroing is not
- * page-table work, the same under every policy, and its cost (512 stores per page) is the model's, not a
- * sourced figure, so it would only dilute the policies' differences.
+ * page-table work and costs the same under every policy (the profile's `clearPage` per page), so it would only
+ * dilute the policies' differences.
  */
 export function boot(opts: BenchOptions, cpus: number, policy: ProtectionPolicy, kernel: Omit<KernelOptions, 'protection'> = {}, memory = 2 ** 32): Rig {
   const m = new Machine({ cpus, memory, profile: opts.profile, profileOverrides: opts.profileOverrides });

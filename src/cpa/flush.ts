@@ -1,15 +1,14 @@
 /**
  * Kernel TLB flushes as arch/x86/mm/tlb.c makes them: flush_tlb_kernel_range and flush_tlb_all, on every
- * online CPU (IPIs to the others through machine.sendIpi; the initiator flushes its own TLB while the remote
- * CPUs work, so it is charged the longer of the two, not their sum: on_each_cpu runs the local function
- * between sending and waiting).
+ * online CPU (IPIs to the others through machine.ipiMask, allocation-free; the initiator flushes its own TLB
+ * while the remote CPUs work, so it is charged the longer of the two, not their sum: chargeOverlapped).
  *
  * The direct map and kernel text are global (G = 1), so a range flush uses INVLPG (which drops global entries
  * too, SDM Vol. 2A INVLPG) and a full flush toggles CR4.PGE (SDM Vol. 3A 4.10.4.1), never a CR3 reload.
  */
 
 import type { Cpu } from '../cpu/cpu.js';
-import type { Machine } from '../cpu/machine.js';
+import type { IpiHandler, Machine } from '../cpu/machine.js';
 import { PAGE_OFFSET_HI } from './types.js';
 
 /**
@@ -38,58 +37,71 @@ function checkedNumber(v: number, what: string): number {
   return v;
 }
 
-// The flush in progress, read by the IPI handler (one closure, no allocation per flush).
-let curLo = 0;
-let curHi = 0;
-let curPages = 0;
-let curFull = false;
+/**
+ * The kernel flush in progress: one handler object whose fields are set before each flush (no closure and no
+ * allocation per flush). `run` is the function each CPU runs: do_kernel_range_flush (INVLPG each page) or
+ * do_flush_tlb_all.
+ */
+class KernelFlush implements IpiHandler {
+  lo = 0;
+  hi = 0;
+  pages = 0;
+  full = false;
 
-/** The function each CPU runs: do_kernel_range_flush (INVLPG each page) or do_flush_tlb_all. */
-function flushOnCpu(c: Cpu): void {
-  if (curFull) {
-    c.flushTlb({ global: true });
-    return;
-  }
-  let lo = curLo; // unsigned, as a double
-  let hi = curHi | 0; // signed halves to the core: no heap numbers
-  for (let i = 0; i < curPages; i++) {
-    c.invlpgHalves(lo | 0, hi);
-    lo += 4096;
-    if (lo >= TWO32) {
-      lo -= TWO32;
-      hi = (hi + 1) | 0;
+  run(c: Cpu): void {
+    if (this.full) {
+      c.flushTlb({ global: true });
+      return;
+    }
+    let lo = this.lo; // unsigned, as a double
+    let hi = this.hi | 0; // signed halves to the core: no heap numbers
+    for (let i = 0; i < this.pages; i++) {
+      c.invlpgHalves(lo | 0, hi);
+      lo += 4096;
+      if (lo >= TWO32) {
+        lo -= TWO32;
+        hi = (hi + 1) | 0;
+      }
     }
   }
 }
+const flush = new KernelFlush();
 
-const ipiOptions = { handler: flushOnCpu };
-/** Every online CPU but the key (a machine's CPU list never changes). */
-const othersOf = new WeakMap<Cpu, readonly Cpu[]>();
+/** Every CPU of a machine (ipiMask ignores the sender's own byte): one mask per machine, made once. */
+const allCpus = new WeakMap<Machine, Uint8Array>();
+
+/**
+ * The initiator of a TLB shootdown flushes its own TLB while the targets handle the IPI (on_each_cpu runs the local
+ * function between sending the IPIs and waiting for them; flush_tlb_mm_range does the same since Linux 5.4): its
+ * clock advances by the longer of the two, not their sum. `t0` is its clock before either; `local` and `remote`
+ * the cycles each took when charged one after the other. Kernel range flushes and user flushes both use it.
+ */
+export function chargeOverlapped(cpu: Cpu, t0: number, local: number, remote: number): void {
+  cpu.stats.cycles = t0 + Math.max(local, remote);
+}
 
 /** Run the current flush on every CPU of `machine`: IPIs to the others, the local flush overlapping the wait. */
 function onEachCpu(machine: Machine, cpu: Cpu, counters: FlushCounters | undefined): void {
   const n = machine.cpus.length;
   const t0 = cpu.stats.cycles;
   if (n > 1) {
-    let others = othersOf.get(cpu);
-    if (others === undefined) {
-      others = machine.cpus.filter((c) => c !== cpu);
-      othersOf.set(cpu, others);
+    let all = allCpus.get(machine);
+    if (all === undefined) {
+      all = new Uint8Array(n).fill(1);
+      allCpus.set(machine, all);
     }
-    machine.sendIpi(cpu, others, ipiOptions);
-    if (counters) counters.ipis += others.length;
+    machine.ipiMask(cpu, all, flush);
+    if (counters) counters.ipis += n - 1;
   }
   const remote = cpu.stats.cycles - t0;
   const t1 = cpu.stats.cycles;
-  flushOnCpu(cpu);
-  const local = cpu.stats.cycles - t1;
-  // on_each_cpu: the local flush runs while the targets handle the IPI; charge max(remote, local).
-  cpu.stats.cycles -= Math.min(remote, local);
+  flush.run(cpu);
+  chargeOverlapped(cpu, t0, cpu.stats.cycles - t1, remote);
   if (counters) {
-    if (curFull) counters.flushes.full++;
+    if (flush.full) counters.flushes.full++;
     else {
       counters.flushes.single++;
-      counters.invlpg += curPages * n;
+      counters.invlpg += flush.pages * n;
     }
   }
 }
@@ -117,11 +129,11 @@ export function flush_tlb_kernel_range(
   const pages = Number((e - first + 0xfffn) >> 12n);
   if (pages === 0) return;
   if (pages > ceiling) {
-    curFull = true;
+    flush.full = true;
   } else {
-    curFull = false;
-    [curLo, curHi] = vaHalves(first, 'start');
-    curPages = pages;
+    flush.full = false;
+    [flush.lo, flush.hi] = vaHalves(first, 'start');
+    flush.pages = pages;
   }
   onEachCpu(machine, cpu, counters);
 }
@@ -133,18 +145,18 @@ export function flush_tlb_kernel_range(
 export function flushDirectMapRange(machine: Machine, cpu: Cpu, pa: number, pages: number, counters: FlushCounters | undefined, ceiling: number): void {
   if (pages <= 0) return;
   if (pages > ceiling) {
-    curFull = true;
+    flush.full = true;
   } else {
-    curFull = false;
-    curLo = pa % TWO32 >>> 0;
-    curHi = (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) >>> 0;
-    curPages = pages;
+    flush.full = false;
+    flush.lo = pa % TWO32 >>> 0;
+    flush.hi = (PAGE_OFFSET_HI + Math.floor(pa / TWO32)) >>> 0;
+    flush.pages = pages;
   }
   onEachCpu(machine, cpu, counters);
 }
 
 /** flush_tlb_all: a full flush (globals included) on every CPU. */
 export function flush_tlb_all(machine: Machine, cpu: Cpu, counters?: FlushCounters): void {
-  curFull = true;
+  flush.full = true;
   onEachCpu(machine, cpu, counters);
 }

@@ -49,6 +49,47 @@ export interface IpiResult {
 /** CPUs per x2APIC logical cluster: the logical ID holds 16 one-hot bits below the cluster ID (SDM Vol. 3A 11.12.10.2). */
 const X2APIC_CLUSTER_SIZE = 16;
 
+/**
+ * The work a target of `Machine.ipiMask` does in its handler, chosen without a closure per call: a caller keeps one
+ * handler object, sets its fields (the flush in progress) before the send, and the Machine calls `run` on each
+ * target. Its cycles count on the target's clock.
+ */
+export interface IpiHandler {
+  run(target: Cpu): void;
+}
+
+/**
+ * What the last IPI sent through the Machine cost (`m.lastIpi`, overwritten by every send: the allocation-free
+ * path leaves its results here instead of in a new object).
+ */
+export class IpiRecord {
+  /** Targets interrupted (the sender and repeats excluded). */
+  targets = 0;
+  /** Cycles the sender spent: its ICR writes and, with `wait`, its wait for every target. */
+  senderCycles = 0;
+  /** `senderCycles` plus every target's cycles. */
+  systemCycles = 0;
+  /** ICR writes the sender made. */
+  icrWrites = 0;
+  /** Target i's CPU index (in the order the targets were handled), for i < `targets`. */
+  readonly order: Int32Array;
+  /** Cycles target i spent (interrupt overhead plus its handler's work), for i < `targets`. */
+  readonly targetCycles: Float64Array;
+
+  constructor(cpus: number) {
+    this.order = new Int32Array(cpus);
+    this.targetCycles = new Float64Array(cpus);
+  }
+}
+
+/** A handler given as a function (the public sendIpi's option), run through the IpiHandler interface. */
+class FnHandler implements IpiHandler {
+  constructor(private readonly fn: ((target: Cpu) => void) | undefined) {}
+  run(target: Cpu): void {
+    this.fn?.(target);
+  }
+}
+
 const KNOWN_OPTIONS = ['cpus', 'memory', 'maxPhysAddr', 'profile', 'profileOverrides', 'features'];
 
 export class Machine {
@@ -56,6 +97,15 @@ export class Machine {
   readonly cpus: readonly Cpu[];
   readonly profile: CostProfile;
   readonly features: Readonly<CpuFeatures>;
+  /** The last IPI's costs (see IpiRecord). */
+  readonly lastIpi: IpiRecord;
+  // Scratch of the IPI path, owned by the machine: a stamp per CPU (dedup) and per x2APIC cluster (ICR writes),
+  // so neither needs clearing: a send marks with a fresh stamp.
+  private readonly cpuStamp: Uint32Array;
+  private readonly clusterStamp: Uint32Array;
+  private stamp = 0;
+  /** Sends in progress (a handler may send IPIs itself). */
+  private sending = 0;
 
   constructor(opts: MachineOptions = {}) {
     options(opts, 'Machine options', KNOWN_OPTIONS);
@@ -66,6 +116,9 @@ export class Machine {
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) cpus.push(new Cpu({ index: i, memory: this.memory, profile: this.profile, features: this.features }));
     this.cpus = Object.freeze(cpus);
+    this.lastIpi = new IpiRecord(n);
+    this.cpuStamp = new Uint32Array(n);
+    this.clusterStamp = new Uint32Array(Math.ceil(n / X2APIC_CLUSTER_SIZE));
   }
 
   /**
@@ -91,50 +144,112 @@ export class Machine {
    * - each target `handle` (the interrupt's overhead) plus the cycles its handler spends;
    * - with `wait`, the sender also waits: `deliver` + the slowest target's handler work + `ack`, plus
    *   `perTarget` for each target beyond the first (Linux queues to and then waits on each target in turn).
+   * Built on the allocation-free path (`ipiMask`'s), in the order the targets are given.
    */
   sendIpi(from: Cpu | number, targets: ReadonlyArray<Cpu | number>, opts: IpiOptions = {}): IpiResult {
     const sender = this.cpuOf(from);
-    const list: Cpu[] = [];
+    const r = this.record();
+    const s = this.nextStamp();
+    this.cpuStamp[sender.index] = s;
+    let n = 0;
     for (const t of targets) {
       const c = this.cpuOf(t);
-      if (c !== sender && !list.includes(c)) list.push(c);
+      if (this.cpuStamp[c.index] === s) continue; // the sender, or a repeat
+      this.cpuStamp[c.index] = s;
+      r.order[n++] = c.index;
     }
+    const h = new FnHandler(opts.handler); // the public path may allocate; a handler may send IPIs itself
+    this.deliver(r, sender, n, h, opts.wait ?? true);
+    return { senderCycles: r.senderCycles, targetCycles: Array.from(r.targetCycles.subarray(0, n)), systemCycles: r.systemCycles, icrWrites: r.icrWrites };
+  }
+
+  /**
+   * The allocation-free IPI (the kernel model's shootdowns use it): from `from` to every CPU i with `mask[i]`
+   * non-zero (the sender's own entry is ignored), handled in CPU order, `handler.run(target)` on each (null: no
+   * work beyond the interrupt). Charges as `sendIpi` does; the results are left in `lastIpi`. `mask` is the
+   * caller's (one byte per CPU of this machine), read only. A handler may itself send IPIs: the nested send's
+   * results go to a record of its own (returned), the outer send's to `lastIpi`.
+   */
+  ipiMask(from: Cpu, mask: Uint8Array, handler: IpiHandler | null, wait = true): IpiRecord {
+    const cpus = this.cpus.length;
+    if (mask.length !== cpus) throw new RangeError(`ipiMask mask must have one byte per CPU (${cpus}), got length ${mask.length}`);
+    if (this.cpus[from.index] !== from) throw new RangeError(`CPU ${from.index} does not belong to this machine`);
+    const r = this.record();
+    const order = r.order;
+    let n = 0;
+    for (let i = 0; i < cpus; i++) if (mask[i] !== 0 && i !== from.index) order[n++] = i;
+    this.deliver(r, from, n, handler, wait);
+    return r;
+  }
+
+  /** The record a send fills: `lastIpi`, or a new one for a send made from inside another send's handler. */
+  private record(): IpiRecord {
+    return this.sending === 0 ? this.lastIpi : new IpiRecord(this.cpus.length);
+  }
+
+  /** Interrupt the `n` targets in r.order (distinct, sender excluded) and charge everyone. */
+  private deliver(r: IpiRecord, sender: Cpu, n: number, handler: IpiHandler | null, wait: boolean): void {
     const p = this.profile.ipi;
-    const n = list.length;
+    const order = r.order;
     const start = sender.stats.cycles;
-    const icrWrites = this.icrWrites(list);
+    const icrWrites = this.icrWrites(order, n);
     sender.stats.cycles += p.send * icrWrites;
     sender.stats.icrWrites += icrWrites;
     sender.stats.ipisSent += n;
-    const targetCycles: number[] = [];
     let slowestWork = 0;
     let targetsTotal = 0;
-    for (const c of list) {
-      const t0 = c.stats.cycles;
-      c.stats.cycles += p.handle;
-      c.stats.ipisReceived++;
-      opts.handler?.(c);
-      const spent = c.stats.cycles - t0;
-      targetCycles.push(spent);
-      targetsTotal += spent;
-      if (spent - p.handle > slowestWork) slowestWork = spent - p.handle;
+    this.sending++;
+    try {
+      for (let i = 0; i < n; i++) {
+        const c = this.cpus[order[i]] as Cpu;
+        const t0 = c.stats.cycles;
+        c.stats.cycles += p.handle;
+        c.stats.ipisReceived++;
+        if (handler !== null) handler.run(c);
+        const spent = c.stats.cycles - t0;
+        r.targetCycles[i] = spent;
+        targetsTotal += spent;
+        if (spent - p.handle > slowestWork) slowestWork = spent - p.handle;
+      }
+    } finally {
+      this.sending--;
     }
-    if ((opts.wait ?? true) && n > 0) sender.stats.cycles += p.deliver + slowestWork + p.ack + (n - 1) * p.perTarget;
-    const senderCycles = sender.stats.cycles - start;
-    return { senderCycles, targetCycles, systemCycles: senderCycles + targetsTotal, icrWrites };
+    if (wait && n > 0) sender.stats.cycles += p.deliver + slowestWork + p.ack + (n - 1) * p.perTarget;
+    r.targets = n;
+    r.icrWrites = icrWrites;
+    r.senderCycles = sender.stats.cycles - start;
+    r.systemCycles = r.senderCycles + targetsTotal;
   }
 
-  /** ICR writes Linux makes to reach `list` (the sender excluded; SDM Vol. 3A 11.12.9, 11.12.10). */
-  private icrWrites(list: readonly Cpu[]): number {
+  /**
+   * ICR writes Linux makes to reach the `n` targets in `order` (the sender excluded; SDM Vol. 3A 11.12.9,
+   * 11.12.10). Clusters are counted with a stamp per cluster, so any CPU count works (no 32-bit cluster mask).
+   */
+  private icrWrites(order: Int32Array, n: number): number {
     const p = this.profile.ipi;
-    if (list.length === 0) return 0;
-    if (p.shorthand && list.length === this.cpus.length - 1) return 1; // every other CPU: "all excluding self"
-    if (p.delivery === 'x2apic-physical') return list.length;
-    let clusters = 0; // up to 256 CPUs: 16 clusters, one bit each
-    for (const c of list) clusters |= 1 << Math.floor(c.index / X2APIC_CLUSTER_SIZE);
+    if (n === 0) return 0;
+    if (p.shorthand && n === this.cpus.length - 1) return 1; // every other CPU: "all excluding self"
+    if (p.delivery === 'x2apic-physical') return n;
+    const s = this.nextStamp();
     let count = 0;
-    for (; clusters !== 0; clusters &= clusters - 1) count++;
+    for (let i = 0; i < n; i++) {
+      const cluster = Math.floor(order[i] / X2APIC_CLUSTER_SIZE);
+      if (this.clusterStamp[cluster] !== s) {
+        this.clusterStamp[cluster] = s;
+        count++;
+      }
+    }
     return count;
+  }
+
+  /** A fresh stamp for the scratch marks (on wrap-around, every mark is cleared once). */
+  private nextStamp(): number {
+    if (this.stamp === 0xffffffff) {
+      this.stamp = 0;
+      this.cpuStamp.fill(0);
+      this.clusterStamp.fill(0);
+    }
+    return ++this.stamp;
   }
 
   private cpuOf(c: Cpu | number): Cpu {

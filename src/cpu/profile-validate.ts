@@ -30,7 +30,7 @@ const IPI_DELIVERY: readonly IpiDelivery[] = ['x2apic-cluster', 'x2apic-physical
 const INTERRUPT_KEYS: readonly (keyof CostProfile['interrupt'])[] = ['entry', 'exit'];
 const TOP_KEYS: readonly (keyof CostProfile)[] = [
   'name', 'description', 'ghz', 'tlb', 'mmu', 'memory', 'dataAccessLevel', 'insn', 'wrmsr', 'rdmsr', 'wrpkru', 'rdpkru', 'invlpg',
-  'invpcid', 'movCr3', 'movCr0', 'movCr4', 'ipi', 'interrupt',
+  'invpcid', 'movCr3', 'movCr0', 'movCr4', 'clearPage', 'ipi', 'interrupt',
 ];
 
 /** A deep copy of `base` with `overrides` applied, validated. */
@@ -132,6 +132,7 @@ function validateProfile(p: CostProfile): void {
   costs('movCr3', p.movCr3, ['flush', 'noFlush']);
   cost('movCr0', p.movCr0);
   cost('movCr4', p.movCr4);
+  cost('clearPage', p.clearPage);
   const ipi = obj('ipi', p.ipi);
   for (const k of IPI_COST_KEYS) cost(`ipi.${k}`, ipi[k]);
   if (typeof ipi.delivery !== 'string') fail('ipi.delivery', `must be one of ${IPI_DELIVERY.join(', ')}`, ipi.delivery, 'type');

@@ -72,6 +72,11 @@ export interface CostProfile {
   /** MOV to CR0 and CR4. */
   movCr0: number;
   movCr4: number;
+  /**
+   * clear_page: zeroing one 4 KiB page as Linux does it (clear_page_erms, REP STOSB with ERMSB; clear_page_rep,
+   * REP STOSQ, without), the whole page as one bulk operation. The page's translation (TLB, walk) is charged apart.
+   */
+  clearPage: number;
   /** Inter-processor interrupts, as Linux sends them (see Machine.sendIpi for how the figures add up). */
   ipi: {
     /**

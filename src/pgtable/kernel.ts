@@ -13,6 +13,7 @@ import { PageFault, VEC_PF } from '../cpu/faults.js';
 import type { Machine } from '../cpu/machine.js';
 import type { DirectMapApi, DirectMapSize, PageAllocator } from '../cpa/types.js';
 import { directMapStore } from '../cpa/writer.js';
+import { clearPageVia } from './clear-page.js';
 import { PksApi, type PksTask } from '../pks/api.js';
 import { bootKernel } from './boot.js';
 import { checkPageTables, type Violation } from './check.js';
@@ -130,7 +131,8 @@ export class Kernel implements MmHost, WriterHost {
     for (let k = 1; k < ptKey; k++) this.pks.keyAlloc(`reserved-${k}`, 'noaccess');
     if (this.pks.keyAlloc('pgtables', 'ro') !== ptKey) throw new RangeError(`ptKey ${ptKey} could not be allocated`);
     for (const c of machine.cpus) {
-      if (c.pkrs === this.pks.initValue()) this.pks.cache.sync(c);
+      // The idle thread of every CPU runs with PKS_INIT_VALUE (the page-table key read-only), like the CPU.
+      if (c.pkrs === this.pks.initValue()) this.pks.adoptBootPkrs(c);
       else this.pks.setup(c);
     }
     this.idle = machine.cpus.map((c) => this.pks.current(c));
@@ -210,12 +212,15 @@ export class Kernel implements MmHost, WriterHost {
     return pa;
   }
   /**
-   * clear_page: 512 eight-byte supervisor stores through the direct map by `cpu` (data pages are writable
-   * there under every policy: not a page-table write, no write window), each charged as the CPU's stores are.
+   * clear_page (clear_page_erms: one REP STOSB of 4096 bytes) by `cpu` through the direct map: data pages are
+   * writable there under every policy (not a page-table write, no write window). The write is translated by the
+   * emulated CPU as a supervisor data write, so a page the CPU may not write faults (the typed fault is thrown,
+   * nothing is zeroed); then the page's bytes are zeroed and the CPU is charged the translation and the profile's
+   * `clearPage`, the bulk operation's cost.
    */
   clearPage(cpu: Cpu, pa: number): void {
     if (!this.zeroPages) return;
-    for (let off = 0; off < 4096; off += 8) if (!directMapStore(cpu, pa + off, 0, 0)) throw cpu.takeException();
+    clearPageVia(cpu, pa);
     this.pagesZeroed++;
   }
   getPage(pa: number): void {

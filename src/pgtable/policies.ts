@@ -269,9 +269,10 @@ export interface PokeMm {
 /** Tables read-only; written through a writable alias in a per-CPU temporary mm (text_poke style). */
 export class PokeWriter extends PolicyWriter {
   readonly policy = 'poke' as const;
-  private mms: PokeMm[] = [];
-  private readonly prevLo: number[] = [];
-  private readonly prevHi: number[] = [];
+  private readonly mms: PokeMm[] = [];
+  // CR3 to switch back to, per CPU, as halves (typed arrays: storing a half above 2^30 allocates no heap number).
+  private readonly prevLo: Uint32Array;
+  private readonly prevHi: Uint32Array;
   private readonly depth: Uint8Array;
   private readonly early: Uint8Array;
   /** Alias pokes made (each: 2 CR3 writes, alias map + clear, 1 INVLPG). */
@@ -279,12 +280,22 @@ export class PokeWriter extends PolicyWriter {
 
   constructor(host: WriterHost, cpus: number) {
     super(host);
+    this.prevLo = new Uint32Array(cpus);
+    this.prevHi = new Uint32Array(cpus);
     this.depth = new Uint8Array(cpus);
     this.early = new Uint8Array(cpus);
   }
   /** Install a CPU's poking mm (built at boot). */
   setMm(cpu: Cpu, mm: PokeMm): void {
     this.mms[cpu.index] = mm;
+  }
+  /**
+   * The poking mm this writer uses on `cpu` (its CR3 with the poking PCID), or undefined before it is built (early
+   * boot). Read-only: for tools that make the same writes as guest code (the guest-write-cost cross-check); the
+   * writer alone installs it (setMm).
+   */
+  pokingMm(cpu: Cpu): Readonly<PokeMm> | undefined {
+    return this.mms[cpu.index];
   }
   override windowOpen(cpu: Cpu): boolean {
     return this.depth[cpu.index] > 0;

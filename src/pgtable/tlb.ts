@@ -5,12 +5,14 @@
  * tlb_single_page_flush_ceiling (33) pages, else a full flush of the mm's PCID; IPIs only to the CPUs in the
  * mm's cpumask that are not lazy (lazy ones catch up when they switch back, by the generation check), unless
  * page tables were freed (then lazy CPUs are flushed too: their paging-structure caches may point at them).
- * The local flush overlaps the remote ones (since Linux 5.4): the initiator is charged the longer of the two.
+ * The local flush overlaps the remote ones (since Linux 5.4): the initiator is charged the longer of the two
+ * (chargeOverlapped, shared with the kernel range flushes). The IPIs go through machine.ipiMask with a per-state
+ * target mask and handler object: no allocation per flush.
  */
 
 import type { Cpu } from '../cpu/cpu.js';
-import type { Machine } from '../cpu/machine.js';
-import { TLB_SINGLE_PAGE_FLUSH_CEILING } from '../cpa/flush.js';
+import type { IpiHandler, Machine } from '../cpu/machine.js';
+import { chargeOverlapped, TLB_SINGLE_PAGE_FLUSH_CEILING } from '../cpa/flush.js';
 
 /** TLB_NR_DYN_ASIDS of arch/x86/include/asm/tlbflush.h. PCID = ASID + 1 (PCID 0 is the kernel's). */
 export const TLB_NR_DYN_ASIDS = 6;
@@ -52,6 +54,21 @@ function loadCr3(cpu: Cpu, pa: number, pcid: number, noFlush: boolean): void {
   if (!cpu.writeCrHalves(3, ((pa % TWO32) | pcid) >>> 0, Math.floor(pa / TWO32) | (noFlush ? CR3_NOFLUSH_HI : 0))) throw cpu.takeException();
 }
 
+/** The flush a target of flush_tlb_mm_range runs: one object per TlbState, its fields set before each send. */
+class MmFlushIpi implements IpiHandler {
+  mm: TlbMm | null = null;
+  startLo = 0;
+  startHi = 0;
+  pages = 0;
+  full = false;
+
+  constructor(private readonly flush: (t: Cpu, mm: TlbMm, startLo: number, startHi: number, pages: number, full: boolean) => void) {}
+
+  run(t: Cpu): void {
+    if (this.mm !== null) this.flush(t, this.mm, this.startLo, this.startHi, this.pages, this.full);
+  }
+}
+
 export class TlbState {
   /** Per CPU: the user mm whose CR3 is loaded, null = init_mm (the kernel's PGD). */
   readonly loaded: (TlbMm | null)[];
@@ -59,6 +76,10 @@ export class TlbState {
   private readonly slotMm: (TlbMm | null)[][];
   private readonly slotGen: number[][];
   private readonly nextSlot: number[];
+  /** The targets of the shootdown being sent (one byte per CPU, cleared after each send). */
+  private readonly targetMask: Uint8Array;
+  /** The IPI handler of flush_tlb_mm_range: its fields are set before each send (no closure per flush). */
+  private readonly ipiHandler: MmFlushIpi;
   readonly stats: TlbStats = { flushes: 0, shootdowns: 0, ipis: 0, invlpg: 0, fullFlushes: 0, lazySkipped: 0, switches: 0, asidFlushes: 0 };
 
   constructor(
@@ -74,6 +95,8 @@ export class TlbState {
     this.slotMm = Array.from({ length: n }, () => new Array<TlbMm | null>(TLB_NR_DYN_ASIDS).fill(null));
     this.slotGen = Array.from({ length: n }, () => new Array<number>(TLB_NR_DYN_ASIDS).fill(0));
     this.nextSlot = new Array<number>(n).fill(0);
+    this.targetMask = new Uint8Array(n);
+    this.ipiHandler = new MmFlushIpi((t, mm, lo, hi, pages, full) => this.flushRemote(t, mm, lo, hi, pages, full));
   }
 
   /** The PCID `mm` has on `cpu` now, or -1. */
@@ -128,32 +151,45 @@ export class TlbState {
     mm.tlbGen++;
     this.stats.flushes++;
     const full = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
-    const targets: number[] = [];
+    const mask = this.targetMask;
+    let targets = 0;
     for (const c of mm.cpumask) {
       if (c === cpu.index) continue;
       if (this.lazy[c] && !freedTables) {
         this.stats.lazySkipped++;
         continue;
       }
-      targets.push(c);
+      mask[c] = 1;
+      targets++;
     }
     const t0 = cpu.stats.cycles;
     if (this.loaded[cpu.index] === mm && !this.lazy[cpu.index]) this.flushLocal(cpu, mm, startLo, startHi, pages, full);
     const local = cpu.stats.cycles - t0;
     cpu.stats.cycles = t0;
-    if (targets.length > 0) {
+    if (targets > 0) {
       this.stats.shootdowns++;
-      this.stats.ipis += targets.length;
-      this.machine.sendIpi(cpu, targets, {
-        handler: (t) => {
-          if (this.loaded[t.index] !== mm) return;
-          if (this.lazy[t.index]) this.switch_mm(t, null);
-          else this.flushLocal(t, mm, startLo, startHi, pages, full);
-        },
-      });
+      this.stats.ipis += targets;
+      const h = this.ipiHandler;
+      h.mm = mm;
+      h.startLo = startLo;
+      h.startHi = startHi;
+      h.pages = pages;
+      h.full = full;
+      try {
+        this.machine.ipiMask(cpu, mask, h);
+      } finally {
+        h.mm = null;
+        mask.fill(0);
+      }
     }
-    const remote = cpu.stats.cycles - t0;
-    cpu.stats.cycles = t0 + Math.max(local, remote);
+    chargeOverlapped(cpu, t0, local, cpu.stats.cycles - t0);
+  }
+
+  /** flush_tlb_func on a target of flush_tlb_mm_range's IPI. */
+  private flushRemote(t: Cpu, mm: TlbMm, startLo: number, startHi: number, pages: number, full: boolean): void {
+    if (this.loaded[t.index] !== mm) return;
+    if (this.lazy[t.index]) this.switch_mm(t, null);
+    else this.flushLocal(t, mm, startLo, startHi, pages, full);
   }
 
   private flushLocal(cpu: Cpu, mm: TlbMm, startLo: number, startHi: number, pages: number, full: boolean): void {

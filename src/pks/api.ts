@@ -128,6 +128,17 @@ export class PksApi {
     this.writeCurrent(cpu);
   }
 
+  /**
+   * pks_setup on a CPU whose PKRS the boot code already loaded with PKS_INIT_VALUE: its idle thread takes the
+   * value (it was created before the keys were allocated) and the per-CPU cache learns it, with no WRMSR.
+   */
+  adoptBootPkrs(cpu: Cpu): void {
+    if (this.cpus[cpu.index] !== cpu) throw new RangeError(`CPU ${cpu.index} does not belong to this kernel`);
+    if (cpu.features.pks && cpu.pkrs >>> 0 !== this.init) throw new RangeError(`CPU ${cpu.index} PKRS 0x${(cpu.pkrs >>> 0).toString(16)} is not PKS_INIT_VALUE 0x${this.init.toString(16)}: use setup`);
+    this.currentTask[cpu.index].pkrs = this.init;
+    if (cpu.features.pks) this.cache.sync(cpu);
+  }
+
   /** A new kernel thread, starting with PKS_INIT_VALUE (pks_init_task). */
   createTask(name: string): PksTask {
     return { name, pkrs: this.initValue() };

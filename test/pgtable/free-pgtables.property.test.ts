@@ -4,6 +4,7 @@ import type { Kernel } from '../../src/pgtable/kernel.js';
 import type { AddressSpace } from '../../src/pgtable/mm.js';
 import type { Cpu } from '../../src/index.js';
 import { boot, pageAccount, POLICY_LIST } from './helpers.js';
+import { opInterpreter, type Op } from './ops.js';
 
 /** Regions: one in a PT range of its own, one across a 2 MiB boundary, one across 1 GiB, one in a PGD slot of its own. */
 const REGIONS = [0x400000n, 0x5fe000n, 0x3fffe000n, 0x7f0000000000n];
@@ -14,13 +15,6 @@ const GARBAGE_LO = 0xe7; // P | RW | U | A | D | PS
 const GARBAGE_HI = 1; // 7 GiB = 0x1_c000_0000
 const GARBAGE_LO_ADDR = 0xc0000000;
 
-type Op =
-  | { op: 'map' | 'unmap'; mm: number; r: number; p: number; n: number }
-  | { op: 'fork' | 'destroy' | 'create'; mm: number }
-  | { op: 'clear'; mm: number; r: number }
-  | { op: 'switch'; cpu: number; mm: number }
-  | { op: 'lazy' | 'touch'; cpu: number; r: number; p: number };
-
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('map' as const, 'unmap' as const), mm: fc.nat(2), r: fc.nat(REGIONS.length - 1), p: fc.nat(SPAN - 1), n: fc.integer({ min: 1, max: SPAN }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('clear' as const), mm: fc.nat(2), r: fc.nat(REGIONS.length - 1) }) },
@@ -29,7 +23,7 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('lazy' as const, 'touch' as const), cpu: fc.nat(2), r: fc.nat(REGIONS.length - 1), p: fc.nat(SPAN - 1) }) },
 );
 
-const va = (r: number, p: number): bigint => REGIONS[r] + BigInt(p) * 4096n;
+const { va, apply } = opInterpreter({ regions: REGIONS, span: SPAN, maxMms: 3, touch: (cpu, v) => void readPa(cpu, v) });
 const ALL_VAS = REGIONS.flatMap((_, r) => Array.from({ length: SPAN }, (_, p) => va(r, p)));
 
 /** A user read of va through `cpu`'s TLB and paging-structure caches (a read never faults on a mapped page,
@@ -37,12 +31,6 @@ const ALL_VAS = REGIONS.flatMap((_, r) => Array.from({ length: SPAN }, (_, p) =>
 function readPa(cpu: Cpu, v: bigint): bigint | null {
   const r = cpu.translate(v, { access: 'read', cpl: 3 });
   return r.ok ? r.pa : null;
-}
-
-function run(mm: AddressSpace, r: number, p: number, n: number, mapped: boolean): number {
-  let k = 0;
-  while (k < n && p + k < SPAN && (mm.translate(va(r, p + k)) !== null) === mapped) k++;
-  return k;
 }
 
 /** Every table reachable from the PGD's user half, read from physical memory (PGD first). */
@@ -60,51 +48,6 @@ function reachable(k: Kernel, pgd: number): number[] {
   };
   walk(pgd, 4, 256);
   return out;
-}
-
-function apply(k: Kernel, mms: AddressSpace[], o: Op): void {
-  const cpus = k.machine.cpus;
-  const mm = mms.length > 0 && 'mm' in o ? mms[o.mm % mms.length] : undefined;
-  switch (o.op) {
-    case 'create':
-      if (mms.length < 3) mms.push(k.createAddressSpace());
-      return;
-    case 'map':
-    case 'unmap': {
-      if (!mm) return;
-      const n = run(mm, o.r, o.p, o.n, o.op === 'unmap');
-      if (n > 0 && o.op === 'map') mm.map(va(o.r, o.p), n, { write: true });
-      if (n > 0 && o.op === 'unmap') mm.unmap(va(o.r, o.p), n);
-      return;
-    }
-    case 'clear':
-      // Unmap the region run by run: the last unmap empties its tables.
-      if (mm) for (let p = 0; p < SPAN; p++) {
-        const n = run(mm, o.r, p, SPAN, true);
-        if (n > 0) mm.unmap(va(o.r, p), n);
-      }
-      return;
-    case 'fork':
-      if (mm && mms.length < 3) mms.push(mm.fork());
-      return;
-    case 'destroy':
-      if (mm) {
-        mm.destroy();
-        mms.splice(mms.indexOf(mm), 1);
-      }
-      return;
-    case 'switch':
-      if (mms.length > 0) mms[o.mm % mms.length].switchTo(cpus[o.cpu % cpus.length]);
-      return;
-    case 'lazy':
-      k.enterLazy(cpus[o.cpu % cpus.length]);
-      return;
-    case 'touch': {
-      const cpu = cpus[o.cpu % cpus.length];
-      const cur = k.tlb.loaded[cpu.index] as AddressSpace | null;
-      if (cur !== null && !k.tlb.lazy[cpu.index]) readPa(cpu, va(o.r, o.p));
-    }
-  }
 }
 
 describe.each(POLICY_LIST)('page tables freed on unmap under %s', (policy) => {

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KernelError } from '../../src/pgtable/errors.js';
-import type { Kernel } from '../../src/pgtable/kernel.js';
 import type { AddressSpace } from '../../src/pgtable/mm.js';
 import { boot, expectTranslations, hw, pageAccount, POLICY_LIST } from './helpers.js';
+import { opInterpreter, type Op } from './ops.js';
 
 /** Regions: two in one PMD range, one across a 2 MiB boundary, one across a 1 GiB boundary, one high. */
 const REGIONS = [0x400000n, 0x420000n, 0x5fe000n, 0x3fffe000n, 0x7f0000000000n];
 const SPAN = 48; // pages per region
-
-type Op =
-  | { op: 'map'; mm: number; r: number; p: number; n: number; write: boolean; exec: boolean }
-  | { op: 'unmap' | 'protect'; mm: number; r: number; p: number; n: number; write: boolean }
-  | { op: 'fork' | 'destroy' | 'create'; mm: number }
-  | { op: 'switch'; cpu: number; mm: number }
-  | { op: 'lazy'; cpu: number }
-  | { op: 'touch'; cpu: number; r: number; p: number }
-  | { op: 'cow'; mm: number; r: number; p: number };
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('map' as const), mm: fc.nat(3), r: fc.nat(REGIONS.length - 1), p: fc.nat(SPAN - 1), n: fc.integer({ min: 1, max: 40 }), write: fc.boolean(), exec: fc.boolean() }) },
@@ -28,64 +19,12 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('cow' as const), mm: fc.nat(3), r: fc.nat(REGIONS.length - 1), p: fc.nat(SPAN - 1) }) },
 );
 
-const va = (r: number, p: number): bigint => REGIONS[r] + BigInt(p) * 4096n;
-
-/** The longest run of pages from (r, p), up to n, that are all mapped (or all unmapped when `mapped` is false). */
-function run(mm: AddressSpace, r: number, p: number, n: number, mapped: boolean): number {
-  let k = 0;
-  while (k < n && p + k < SPAN && (mm.translate(va(r, p + k)) !== null) === mapped) k++;
-  return k;
-}
-
-function apply(k: Kernel, mms: AddressSpace[], o: Op): void {
-  const cpus = k.machine.cpus;
-  const mm = mms.length > 0 && 'mm' in o ? mms[o.mm % mms.length] : undefined;
-  switch (o.op) {
-    case 'create':
-      if (mms.length < 4) mms.push(k.createAddressSpace());
-      return;
-    case 'map': {
-      if (!mm) return;
-      const n = run(mm, o.r, o.p, o.n, false);
-      if (n > 0) mm.map(va(o.r, o.p), n, { write: o.write, exec: o.exec });
-      return;
-    }
-    case 'unmap':
-    case 'protect': {
-      if (!mm) return;
-      const n = run(mm, o.r, o.p, o.n, true);
-      if (n === 0) return;
-      if (o.op === 'unmap') mm.unmap(va(o.r, o.p), n);
-      else mm.protect(va(o.r, o.p), n, { write: o.write });
-      return;
-    }
-    case 'fork':
-      if (mm && mms.length < 4) mms.push(mm.fork());
-      return;
-    case 'destroy':
-      if (mm) {
-        mm.destroy();
-        mms.splice(mms.indexOf(mm), 1);
-      }
-      return;
-    case 'switch':
-      if (mms.length > 0) mms[o.mm % mms.length].switchTo(cpus[o.cpu % cpus.length]);
-      return;
-    case 'lazy':
-      k.enterLazy(cpus[o.cpu % cpus.length]);
-      return;
-    case 'touch': {
-      const cpu = cpus[o.cpu % cpus.length];
-      const cur = k.tlb.loaded[cpu.index] as AddressSpace | null;
-      if (cur !== null && !k.tlb.lazy[cpu.index]) hw(cpu, va(o.r, o.p), cur.translate(va(o.r, o.p))?.user ?? true);
-      return;
-    }
-    case 'cow': {
-      const t = mm?.translate(va(o.r, o.p));
-      if (mm && t?.cow) mm.writeFault(va(o.r, o.p));
-    }
-  }
-}
+const { va, apply } = opInterpreter({
+  regions: REGIONS,
+  span: SPAN,
+  maxMms: 4,
+  touch: (cpu, v, mm) => void hw(cpu, v, mm.translate(v)?.user ?? true),
+});
 
 const ALL_VAS = REGIONS.flatMap((_, r) => Array.from({ length: SPAN }, (_, p) => va(r, p)));
 

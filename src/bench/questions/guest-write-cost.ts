@@ -13,7 +13,7 @@
  */
 import { set_pte } from '../../pgtable/set-pte.js';
 import { TEXT_PA, TEXT_VA } from '../../pgtable/boot.js';
-import { POKE_PT_VA, POKE_VA, type PokeMm } from '../../pgtable/policies.js';
+import { POKE_PT_VA, POKE_VA, PokeWriter } from '../../pgtable/policies.js';
 import { PAGE_OFFSET } from '../../cpa/types.js';
 import type { Cpu } from '../../cpu/cpu.js';
 import type { Kernel } from '../../pgtable/kernel.js';
@@ -62,8 +62,10 @@ function setInputs(k: Kernel, cpu: Cpu, policy: GuestRoutineName, ptep: number, 
     cpu.setReg('r13', cpu.cr0);
     cpu.setReg('r14', e & ~2n);
   } else if (policy === 'poke') {
-    // The poking mm the model's writer uses (read-only access to its per-CPU table: one PCID, one TLB state).
-    const mm = (k.writer as unknown as { mms: PokeMm[] }).mms[cpu.index];
+    // The poking mm the model's writer uses (one PCID, one TLB state).
+    if (!(k.writer instanceof PokeWriter)) throw new TypeError(`guest-write-cost: the poke routine needs a kernel booted with protection 'poke', got '${k.policy}'`);
+    const mm = k.writer.pokingMm(cpu);
+    if (mm === undefined) throw new RangeError(`guest-write-cost: CPU ${cpu.index} has no poking mm`);
     const nf = (cpu.cr4 & CR4_PCIDE) !== 0n ? NOFLUSH : 0n;
     const page = ptep - (ptep % 4096);
     cpu.setReg('r8', (mm.cr3 | nf) & M64);
