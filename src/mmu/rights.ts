@@ -143,32 +143,55 @@ export function accessFault(rights: number, pkey: number, acc: number, c: Rights
  * change; the key part (4.6.2) is evaluated per access, so PKRU/PKRS writes need no refresh. The table is
  * filled by `pagingDenies` and `baseErrorCode` themselves, so the two paths cannot disagree.
  */
+/** RightsTable contents by (WP, NXE, SMEP, SMAP), built on first use. */
+const PAGING_TABLES: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(16);
+const BASE_TABLES: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(16);
+
+const EMPTY_PAGING = new Int32Array(256);
+const EMPTY_BASE = new Int32Array(16);
+
 export class RightsTable {
   /** index: rights (3 bits) | acc (4 bits) << 3 | AC << 7 -> 0 (allowed) or P|W|U|I error bits */
-  private readonly paging = new Int32Array(256);
+  private paging: Int32Array;
   /** index: acc (4 bits) -> W|U|I bits of the error code */
-  private readonly base = new Int32Array(16);
+  private base: Int32Array;
 
   constructor(private readonly c: RightsControl) {
+    this.paging = EMPTY_PAGING; // replaced at once
+    this.base = EMPTY_BASE;
     this.refresh();
   }
 
-  /** Recompute after a change of CR0.WP, CR4.SMEP/SMAP, EFER.NXE. */
+  /**
+   * Recompute after a change of CR0.WP, CR4.SMEP/SMAP, EFER.NXE: the tables depend on those four bits only, so
+   * each of the 16 combinations is built once per process and shared (a kernel toggling CR0.WP pays a lookup).
+   */
   refresh(): void {
     const c = this.c;
-    const ac = c.ac;
-    for (let acc = 0; acc < 16; acc++) {
-      if ((acc & ACC_TYPE_MASK) === 3 || (acc & (ACC_USER | ACC_IMPLICIT)) === (ACC_USER | ACC_IMPLICIT)) continue;
-      const base = baseErrorCode(acc, c);
-      this.base[acc] = base;
-      for (let r = 0; r < 8; r++) {
-        for (let a = 0; a < 2; a++) {
-          c.ac = a === 1;
-          this.paging[r | (acc << 3) | (a << 7)] = pagingDenies(r, acc, c) ? PFEC_P | base : 0;
+    const key = (c.wp ? 1 : 0) | (c.nxe ? 2 : 0) | (c.smep ? 4 : 0) | (c.smap ? 8 : 0);
+    let paging = PAGING_TABLES[key];
+    let base = BASE_TABLES[key];
+    if (paging === undefined || base === undefined) {
+      paging = new Int32Array(256);
+      base = new Int32Array(16);
+      const ac = c.ac;
+      for (let acc = 0; acc < 16; acc++) {
+        if ((acc & ACC_TYPE_MASK) === 3 || (acc & (ACC_USER | ACC_IMPLICIT)) === (ACC_USER | ACC_IMPLICIT)) continue;
+        const b = baseErrorCode(acc, c);
+        base[acc] = b;
+        for (let r = 0; r < 8; r++) {
+          for (let a = 0; a < 2; a++) {
+            c.ac = a === 1;
+            paging[r | (acc << 3) | (a << 7)] = pagingDenies(r, acc, c) ? PFEC_P | b : 0;
+          }
         }
       }
+      c.ac = ac;
+      PAGING_TABLES[key] = paging;
+      BASE_TABLES[key] = base;
     }
-    c.ac = ac;
+    this.paging = paging;
+    this.base = base;
   }
 
   /** Same result as accessFault(rights, pkey, acc, c). */
