@@ -60,7 +60,7 @@ export { interpState } from './cpu/run.js';
 export { Insn } from './cpu/decode/insn.js';
 export { decode, DEC_OK, DEC_UD, DEC_GP, DEC_MORE, MAX_INSN_LEN } from './cpu/decode/decoder.js';
 export { formatInsn } from './cpu/decode/disasm.js';
-export { ICache, icacheOf } from './cpu/icache.js';
+export { CodePage, ICache, icacheOf } from './cpu/icache.js';
 
 // src/loader
 export { runElf, loadFlat, parseElf, ElfError, SyscallShim, UserSpace, SYS, PF_R, PF_W, PF_X, type RunElfOptions, type RunElfResult, type FlatOptions, type FlatLoad, type FlatMapping, type ElfImage, type ElfSegment, type SyscallShimOptions, type PageProt } from './loader/index.js';

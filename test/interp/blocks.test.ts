@@ -241,3 +241,34 @@ describe('compiled blocks end where the loop would', () => {
     );
   });
 });
+
+describe('where generated code is not allowed', () => {
+  it('the first failed compilation turns blocks off, and the run goes on through the loop with the same result', () => {
+    const build = (): Rig => {
+      const r = rig();
+      // a body no other test compiles (its immediate is unique), so the compiler has no cached factory for it
+      load(r, loopProgram(300, (a) => a.i(Code.Add_rm32_imm32, R.EDI, imm(0x5eed1234))));
+      return r;
+    };
+    const off = build();
+    icacheOf(off.m.memory).compileBlocks = false;
+    const expected = off.cpu.run({ maxInstructions: 100_000 });
+    const on = build();
+    const ic = icacheOf(on.m.memory);
+    const saved = globalThis.Function;
+    // a Content Security Policy without 'unsafe-eval' makes the Function constructor throw an EvalError
+    globalThis.Function = function csp(): never {
+      throw new EvalError('Refused to evaluate a string as JavaScript');
+    } as unknown as FunctionConstructor;
+    let res;
+    try {
+      res = on.cpu.run({ maxInstructions: 100_000 });
+    } finally {
+      globalThis.Function = saved;
+    }
+    expect(ic.compileBlocks).toBe(false);
+    expect(ic.blocksCompiled).toBe(0);
+    expect(res).toEqual(expected);
+    expect(state(on.cpu)).toEqual(state(off.cpu));
+  });
+});
