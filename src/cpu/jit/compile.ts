@@ -50,17 +50,22 @@ export function compileBlock(b: Block): BlockFn {
       if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
     }
     // Next RIP: within the page, so only an instruction that ends at the page's end can carry into the high half.
-    if (end === 4096) lines.push(`  nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;`);
-    else lines.push(`  s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`);
-    if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
+    // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
+    // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
+    const nxSet = end === 4096 ? 'nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;' : `s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`;
     const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`;
     const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X });
-    if (t !== null) lines.push(`  ${t}`);
+    const nxBefore = t === null || end === 4096;
+    if (nxBefore) lines.push(`  ${nxSet}`);
+    if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
+    if (t !== null) lines.push(`  ${t.js}`);
     else {
       lines.push(`  f${i}(s, d${i});`);
       lines.push(`  if (cpu.xv >= 0) ${X}`);
     }
-    if (i < last) lines.push(`  if (ic.gen !== gen) return ${i + 1};`);
+    // A write into a code page (this block's included) drops its records: leave, the loop decodes afresh.
+    if (i < last && (t === null || t.writes)) lines.push(`  if (ic.gen !== gen) { ${nxBefore ? '' : nxSet} return ${i + 1}; }`);
+    if (i === last && !nxBefore && !t.branch) lines.push(`  ${nxSet}`);
     off = end;
   }
   lines.push(`  return ${insns.length};`);

@@ -83,8 +83,20 @@ function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): st
   );
 }
 
+/** An inline form: its source, whether it may write memory (code included), whether it sets the next RIP itself. */
+export interface Template {
+  js: string;
+  writes: boolean;
+  branch: boolean;
+}
+const reads = (js: string): Template => ({ js, writes: false, branch: false });
+const writes = (js: string): Template => ({ js, writes: true, branch: false });
+
+/** The ALU group on memory writes its result unless it is CMP. */
+const aluMem = (js: string, d: Insn): Template => (d.cc === ALU_CMP ? reads(js) : writes(js));
+
 /** The inline form of the record, or null when it is called through its handler. */
-export function template(d: Insn, site: Site): string | null {
+export function template(d: Insn, site: Site): Template | null {
   const fn = d.fn;
   const sz = d.osz;
   const X = site.X;
@@ -92,44 +104,47 @@ export function template(d: Insn, site: Site): string | null {
   if (fn === movGE) {
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
-      return sz >= 4 ? setR(d.reg, sz, lo, hi) : null;
+      return sz >= 4 ? reads(setR(d.reg, sz, lo, hi)) : null;
     }
-    return `${ea(d, site, true)} ${loadE(sz, X)} ${setR(d.reg, sz, 'v', 'vh')}`;
+    return reads(`${ea(d, site, true)} ${loadE(sz, X)} ${setR(d.reg, sz, 'v', 'vh')}`);
   }
   if (fn === movEG) {
     const [lo, hi] = getR(d.reg, sz);
-    if (!mem) return sz >= 4 ? setR(d.rm, sz, lo, hi) : null;
-    return `${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${lo}, ${hi}, s.accW)) ${X}`;
+    if (!mem) return sz >= 4 ? reads(setR(d.rm, sz, lo, hi)) : null;
+    return writes(`${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${lo}, ${hi}, s.accW)) ${X}`);
   }
   if (fn === movEI) {
-    if (!mem) return setR(d.rm, sz, String(d.immLo), String(d.immHi));
-    return `${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${d.immLo}, ${d.immHi}, s.accW)) ${X}`;
+    if (!mem) return reads(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
+    return writes(`${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${d.immLo}, ${d.immHi}, s.accW)) ${X}`);
   }
-  if (fn === movZI) return setR(d.reg, sz, String(d.immLo), String(d.immHi));
-  if (fn === lea) return `${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`;
+  if (fn === movZI) return reads(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
+  if (fn === lea) return reads(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
   if (fn === movzx) {
     const ssz = d.cc > sz ? sz : d.cc;
     if (!mem || sz < 4) return null;
-    return `${ea(d, site, true)} v = load(s, eLo, eHi, ${ssz}, s.accR); if (cpu.xv >= 0) ${X} ${setR(d.reg, sz, 'v', '0')}`;
+    return reads(`${ea(d, site, true)} v = load(s, eLo, eHi, ${ssz}, s.accR); if (cpu.xv >= 0) ${X} ${setR(d.reg, sz, 'v', '0')}`);
   }
-  if (mem && fn === aluEI) return `${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`;
+  if (mem && fn === aluEI) return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`, d);
   if (mem && fn === aluEG) {
     const [lo, hi] = getR(d.reg, sz);
-    return `${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, lo, hi, X)}`;
+    return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, lo, hi, X)}`, d);
   }
   if (mem && fn === aluGE) {
     const [lo, hi] = getR(d.reg, sz);
     const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 's.rLo', 's.rHi');
-    return `${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, v, vh); ${write}`;
+    return reads(`${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, v, vh); ${write}`);
   }
   if (fn === jcc) {
     // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
-    return (
-      `if (cond(s, ${d.cc})) { stats.cycles += s.costTaken; ` +
-      `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
-      `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = lo; s.nxHi = hi >>> 0; ` +
-      `} else stats.cycles += s.costNotTaken;`
-    );
+    return {
+      js:
+        `if (cond(s, ${d.cc})) { stats.cycles += s.costTaken; ` +
+        `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
+        `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = lo; s.nxHi = hi >>> 0; ` +
+        `} else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`,
+      writes: false,
+      branch: true,
+    };
   }
   return null;
 }
