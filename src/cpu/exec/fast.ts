@@ -11,7 +11,7 @@ import { F_DEC, F_INC, getCF } from './flags.js';
 import type { St } from './state.js';
 
 /** op Gq,Eq with Eq a register (03, 0B, ... REX.W). */
-function aluGE64r(s: St, d: Insn): void {
+export function aluGE64r(s: St, d: Insn): void {
   const r = d.reg;
   const m = d.rm;
   alu(s, d.cc, 8, s.lo[r], s.hi[r], s.lo[m], s.hi[m]);
@@ -20,7 +20,7 @@ function aluGE64r(s: St, d: Insn): void {
     s.hi[r] = s.rHi;
   }
 }
-function aluGE32r(s: St, d: Insn): void {
+export function aluGE32r(s: St, d: Insn): void {
   const r = d.reg;
   alu(s, d.cc, 4, s.lo[r], 0, s.lo[d.rm], 0);
   if (d.cc !== ALU_CMP) {
@@ -29,7 +29,7 @@ function aluGE32r(s: St, d: Insn): void {
   }
 }
 /** op Eq,Gq with Eq a register (01, 09, ... REX.W). */
-function aluEG64r(s: St, d: Insn): void {
+export function aluEG64r(s: St, d: Insn): void {
   const r = d.reg;
   const m = d.rm;
   alu(s, d.cc, 8, s.lo[m], s.hi[m], s.lo[r], s.hi[r]);
@@ -38,7 +38,7 @@ function aluEG64r(s: St, d: Insn): void {
     s.hi[m] = s.rHi;
   }
 }
-function aluEG32r(s: St, d: Insn): void {
+export function aluEG32r(s: St, d: Insn): void {
   const m = d.rm;
   alu(s, d.cc, 4, s.lo[m], 0, s.lo[d.reg], 0);
   if (d.cc !== ALU_CMP) {
@@ -47,7 +47,7 @@ function aluEG32r(s: St, d: Insn): void {
   }
 }
 /** op Eq,imm with Eq a register (81, 83 REX.W). */
-function aluEI64r(s: St, d: Insn): void {
+export function aluEI64r(s: St, d: Insn): void {
   const m = d.rm;
   alu(s, d.cc, 8, s.lo[m], s.hi[m], d.immLo, d.immHi);
   if (d.cc !== ALU_CMP) {
@@ -55,7 +55,7 @@ function aluEI64r(s: St, d: Insn): void {
     s.hi[m] = s.rHi;
   }
 }
-function aluEI32r(s: St, d: Insn): void {
+export function aluEI32r(s: St, d: Insn): void {
   const m = d.rm;
   alu(s, d.cc, 4, s.lo[m], 0, d.immLo, d.immHi);
   if (d.cc !== ALU_CMP) {

@@ -16,6 +16,7 @@ import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluEG, aluEI, aluGE, ALU_CMP } from '../exec/arith.js';
 import { jcc } from '../exec/control.js';
 import { lea, movEG, movEI, movGE, movZI, movzx } from '../exec/move.js';
+import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
 export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond'] as const;
@@ -133,6 +134,15 @@ export function template(d: Insn, site: Site): Template | null {
     const [lo, hi] = getR(d.reg, sz);
     const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 's.rLo', 's.rHi');
     return reads(`${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, v, vh); ${write}`);
+  }
+  // exec/fast.ts: the register forms of the ALU group (32/64-bit, no LOCK); the result into the destination unless CMP
+  if (fn === aluGE64r || fn === aluGE32r || fn === aluEG64r || fn === aluEG32r || fn === aluEI64r || fn === aluEI32r) {
+    const q = fn === aluGE64r || fn === aluEG64r || fn === aluEI64r;
+    const dst = fn === aluGE64r || fn === aluGE32r ? d.reg : d.rm;
+    const a = `L[${dst}], ${q ? `HH[${dst}]` : '0'}`;
+    const b = fn === aluEI64r || fn === aluEI32r ? `${d.immLo}, ${d.immHi}` : fn === aluGE64r || fn === aluGE32r ? `L[${d.rm}], ${q ? `HH[${d.rm}]` : '0'}` : `L[${d.reg}], ${q ? `HH[${d.reg}]` : '0'}`;
+    const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = s.rLo; HH[${dst}] = ${q ? 's.rHi' : '0'};`;
+    return reads(`alu(s, ${d.cc}, ${q ? 8 : 4}, ${a}, ${b});${write}`);
   }
   if (fn === jcc) {
     // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
