@@ -237,6 +237,32 @@ function loop(s: St, max: number): RunResult {
       if (entered === 0 && itlbHit !== 0) stats.cycles += itlbHit;
     }
     entered = 0;
+    // ---- a compiled basic block starts here: it runs its instructions as this loop would (jit/compile.ts),
+    // from the first one's second fetch block (its last byte's) on ----
+    if (blocks) {
+      const bs = page.blocks;
+      if (bs !== null) {
+        const b = bs[off];
+        if (b !== undefined && b.fn !== null && b.length <= max - n - events) {
+          const pageLo = ripLo - off;
+          const r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
+          if (r > 0) {
+            n += r;
+            seqLo = (pageLo + b.ends[r - 1]!) >>> 0;
+            s.ripLo = s.nxLo >>> 0;
+            s.ripHi = s.nxHi >>> 0;
+            continue;
+          }
+          // instruction -r - 1 raised an exception; those before it retired
+          n += -r - 1;
+          seqLo = (pageLo + b.ends[-r - 1]!) >>> 0;
+          events++;
+          const rr = takeException(s, n, max);
+          if (rr !== null) return rr;
+          continue;
+        }
+      }
+    }
     let d: Insn | undefined | null = page.insns[off];
     if (d === undefined) {
       d = fetchDecode(s, pageBase, off, ripLo, ripHi);
@@ -263,7 +289,7 @@ function loop(s: St, max: number): RunResult {
       stats.fetches++;
       stats.cycles += itlbHit;
     }
-    // ---- a hot basic block: compiled, it runs the instructions from here as this loop would ----
+    // ---- basic blocks: formed on the first entry here, compiled once hot (then entered above) ----
     if (blocks) {
       let bs = page.blocks;
       if (bs === null) bs = page.blocks = new Array<Block | undefined>(4096);
@@ -272,34 +298,13 @@ function loop(s: St, max: number): RunResult {
         b = formBlock(page, mem, off, s.cost, newInsn) ?? NO_BLOCK;
         bs[off] = b;
       }
-      if (b !== NO_BLOCK) {
-        if (b.fn === null && ++b.heat >= HOT_BLOCK) {
-          try {
-            b.fn = compileBlock(b);
-            ic.blocksCompiled++;
-          } catch {
-            ic.compileBlocks = false; // generated code is not allowed here: interpret
-            blocks = false;
-          }
-        }
-        const fn = b.fn;
-        if (fn !== null && b.length <= max - n - events) {
-          const pageLo = ripLo - off;
-          const r = fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
-          if (r > 0) {
-            n += r;
-            seqLo = (pageLo + b.ends[r - 1]!) >>> 0;
-            s.ripLo = s.nxLo >>> 0;
-            s.ripHi = s.nxHi >>> 0;
-            continue;
-          }
-          // instruction -r - 1 raised an exception; those before it retired
-          n += -r - 1;
-          seqLo = (pageLo + b.ends[-r - 1]!) >>> 0;
-          events++;
-          const rr = takeException(s, n, max);
-          if (rr !== null) return rr;
-          continue;
+      if (b !== NO_BLOCK && b.fn === null && ++b.heat >= HOT_BLOCK) {
+        try {
+          b.fn = compileBlock(b);
+          ic.blocksCompiled++;
+        } catch {
+          ic.compileBlocks = false; // generated code is not allowed here: interpret
+          blocks = false;
         }
       }
     }

@@ -12,7 +12,8 @@
  *   - an exception left pending ends the block at that instruction (s.ripLo/ripHi at it);
  *   - a write to a code page (the cache's generation changed) ends the block after the instruction, so that
  *     the loop decodes what follows afresh (self-modifying code).
- * The first instruction's fetch accounting is the loop's (it depends on how execution arrived).
+ * The first instruction's fetch-block accounting is the loop's (it depends on how execution arrived); the
+ * block charges the rest, its last byte's block included.
  */
 
 import type { Block, BlockFn } from './block.js';
@@ -45,10 +46,10 @@ export function compileBlock(b: Block): BlockFn {
     const d = insns[i]!;
     const end = off + d.len;
     lines.push(`  // +${off.toString(16)} ${d.len} bytes: ${d.fn.name}`);
-    if (i > 0) {
-      if ((off & 15) === 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
-      if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
-    }
+    // A sequential instruction starting a fetch block (the first one's is the loop's), and one whose last byte
+    // runs into the next block.
+    if (i > 0 && (off & 15) === 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
+    if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
     // Next RIP: within the page, so only an instruction that ends at the page's end can carry into the high half.
     // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
