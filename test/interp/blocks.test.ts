@@ -272,3 +272,30 @@ describe('where generated code is not allowed', () => {
     expect(state(on.cpu)).toEqual(state(off.cpu));
   });
 });
+
+describe('blocks at the 4 GiB line', () => {
+  it('a block ending at its page end carries the next RIP into the high half, and a Jcc back borrows from it', () => {
+    // Code at 0xffffff00: NOP and 85 x "add rax, rcx", the last one ending exactly at 0x1_0000_0000 (two blocks,
+    // the second ends at the page end); there: "dec ecx; jne 0xffffff00" (rel32 back across the line); HLT.
+    const build = (): Rig => {
+      const r = rig();
+      r.pt.map(0xffe00000n, 0x2000000n, 2097152, { write: true, user: true });
+      r.pt.map(0x100000000n, 0x2200000n, 2097152, { write: true, user: true });
+      const low = [0x90];
+      for (let i = 0; i < 85; i++) low.push(0x48, 0x01, 0xc8);
+      expect(low.length).toBe(256);
+      r.m.load(0x21fff00n, Uint8Array.from(low));
+      r.m.load(0x2200000n, Uint8Array.of(0xff, 0xc9, 0x0f, 0x85, 0xf8, 0xfe, 0xff, 0xff, 0xf4));
+      r.cpu.rip = 0xffffff00n;
+      r.cpu.setReg('rcx', 50n);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    const o = on as { res: { reason: string }; cpu: { regs: { rax: bigint }; rip: bigint } };
+    expect(o.res.reason).toBe('hlt');
+    expect(o.cpu.regs.rax).toBe(85n * 1275n); // sum over rcx = 50..1 of 85 * rcx
+    expect(o.cpu.rip).toBe(0x100000009n);
+  });
+});
