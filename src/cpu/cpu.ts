@@ -441,19 +441,20 @@ export class Cpu {
    */
   writeCrHalves(n: number, lo: number, hi: number): boolean {
     if (n !== 0 && n !== 3 && n !== 4 && n !== 2 && n !== 8) oneOf(n, 'control register number n', CR_NUMBERS);
-    if (this.movToCr(n, lo >>> 0, hi >>> 0) === null) return true;
+    // int32 halves: a number above 2^31 passed to a call that is not inlined is boxed (a heap number per write)
+    if (this.movToCr(n, lo | 0, hi | 0) === null) return true;
     return this.raise(VEC_GP, 0);
   }
 
-  /** MOV to CR with the value as unsigned halves; returns the reason for #GP(0), or null. */
+  /** MOV to CR with the value as halves (signed or unsigned: each case converts); returns the reason for #GP(0), or null. */
   private movToCr(n: number, lo: number, hi: number): string | null {
     this.stats.crWrites++;
     switch (n) {
       case 0:
         return this.movToCr0(lo, hi);
       case 2:
-        this.cr2Lo = lo;
-        this.cr2Hi = hi;
+        this.cr2Lo = lo >>> 0;
+        this.cr2Hi = hi >>> 0;
         return null;
       case 3:
         return this.movToCr3(lo, hi);
@@ -494,6 +495,8 @@ export class Cpu {
   }
 
   private movToCr3(lo: number, hi: number): string | null {
+    lo >>>= 0;
+    hi >>>= 0;
     const pcide = (this.cr4Bits & CR4_PCIDE) !== 0;
     // Bit 63 of the source is the no-flush hint only with CR4.PCIDE = 1 (SDM Vol. 2B MOV to CR3; Vol. 3A
     // 4.10.4.1), and is not loaded into CR3. With PCIDE = 0 it is one of the reserved bits 63:MAXPHYADDR of
