@@ -31,7 +31,7 @@ const HELPERS = { load, store, setR, getR, alu, cond };
  * suite, a benchmark's repetitions) starts compiled instead of interpreted.
  */
 const FACTORIES = new Map<string, Factory>();
-const MAX_FACTORIES = 16384;
+const MAX_FACTORIES = 4096; // bounded: a few KB of source and its code each
 
 /**
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
