@@ -300,7 +300,7 @@ function loop(s: St, max: number): RunResult {
       }
       if (b !== NO_BLOCK && b.fn === null && ++b.heat >= HOT_BLOCK) {
         try {
-          b.fn = compileBlock(b);
+          b.fn = compileBlock(b, mem.readFrame(page.frameNo)!); // a block's records were decoded from a backed frame
           ic.blocksCompiled++;
         } catch {
           ic.compileBlocks = false; // generated code is not allowed here: interpret

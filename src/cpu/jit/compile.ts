@@ -30,15 +30,26 @@ const HELPERS = { load, store, setR, getR, alu, cond };
  * factory makes share V8's feedback and optimized code, so the same code run again on a new machine (a test
  * suite, a benchmark's repetitions) starts compiled instead of interpreted.
  */
+const SOURCES = new Map<string, Factory>();
+/** The same factories by block bytes and costs (see compileBlock). */
 const FACTORIES = new Map<string, Factory>();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const MAX_FACTORIES = 4096; // bounded: a few KB of source and its code each
 
 /**
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
  * Security Policy); the caller turns compilation off then.
  */
-export function compileBlock(b: Block): BlockFn {
+export function compileBlock(b: Block, frame: DataView): BlockFn {
+  // The block's bytes and its instructions' costs determine its source (decoding is a function of the bytes):
+  // a cheap key for the factory cache, so a block met again on another machine skips generating the source.
   const insns = b.insns;
+  let key = `${b.start}`;
+  for (const d of insns) key += `,${d.cost}`;
+  key += ':';
+  for (let o = b.start; o < b.ends[insns.length - 1]!; o++) key += HEX[frame.getUint8(o)];
+  const known = FACTORIES.get(key);
+  if (known !== undefined) return known(HELPERS, insns.map((d) => d.fn), insns.slice());
   const lines: string[] = [];
   const last = insns.length - 1;
   let off = b.start;
@@ -75,13 +86,15 @@ export function compileBlock(b: Block): BlockFn {
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
   const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0, g9 = 0;';
   const src = `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
-  let make = FACTORIES.get(src);
+  let make = SOURCES.get(src);
   if (make === undefined) {
-    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    if (SOURCES.size >= MAX_FACTORIES) SOURCES.clear();
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     make = new Function('H', 'F', 'D', src) as Factory;
-    FACTORIES.set(src, make);
+    SOURCES.set(src, make);
   }
+  if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+  FACTORIES.set(key, make);
   return make(
     HELPERS,
     insns.map((d) => d.fn),
