@@ -38,11 +38,12 @@ const pool: CpaData[] = [];
 let depth = 0;
 
 /** Apply the masks to an entry's halves: (old & ~clr) | set. */
+// The entry's halves stay int32 (see WalkOut), compared with int32 walk results.
 function newLo(lo: number, m: CpaMasks): number {
-  return ((lo & ~m.clrLo) | m.setLo) >>> 0;
+  return (lo & ~m.clrLo) | m.setLo;
 }
 function newHi(hi: number, m: CpaMasks): number {
-  return ((hi & ~m.clrHi) | m.setHi) >>> 0;
+  return (hi & ~m.clrHi) | m.setHi;
 }
 
 /**

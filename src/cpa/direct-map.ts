@@ -53,7 +53,11 @@ export interface DirectMapOptions {
   flushCeiling?: number;
 }
 
-/** The entry a walk found (reused; read its fields before the next walk). */
+/**
+ * The entry a walk found (reused; read its fields before the next walk). `lo`/`hi` are the entry's 32-bit halves
+ * as signed int32 (the bits; `>>> 0` gives the unsigned half): small integers that V8 never boxes on their way
+ * through change_page_attr (a direct-map entry's high half has XD, bit 63, set).
+ */
 export class WalkOut {
   level: 1 | 2 | 3 = 1;
   entryPa = 0;
@@ -192,9 +196,9 @@ export class DirectMap implements DirectMapApi {
   /** Read the 8-byte entry at `pa` through the direct map as `cpu` (lookup_address); a refused read is an oops. */
   readEntry(cpu: Cpu, pa: number, out: WalkOut): void {
     cpu.xv = NO_EXCEPTION;
-    out.lo = cpu.load(dmLoS(pa), dmHiS(pa), 8, ACC_READ);
+    out.lo = cpu.loadSigned(dmLoS(pa), dmHiS(pa), 8, ACC_READ);
     if (cpu.xv !== NO_EXCEPTION) throw cpu.takeException();
-    out.hi = cpu.loadHi;
+    out.hi = cpu.loadHi; // int32 after loadSigned
   }
 
   /**
