@@ -1,13 +1,15 @@
 /**
  * The block compiler: a hot basic block (block.ts) becomes one JavaScript function that V8 then compiles to
- * machine code. Each instruction is a direct call of its handler with its record (both constants of the
- * function), so every call site sees one target and V8 can inline the handler, where the run loop's single
- * `d.fn(s, d)` call site sees them all. Around each call the function does exactly what the run loop does
- * for that instruction, in the same order, so that registers, memory, cycles and every statistic come out the
- * same (test/interp/blocks.test.ts checks this against the loop):
+ * machine code. The frequent forms are written inline with the record's fields as constants (templates.ts);
+ * every other instruction is a direct call of its handler with its record (both constants of the function), so
+ * each call site sees one target and V8 can inline the handler, where the run loop's single `d.fn(s, d)` call
+ * site sees them all. Around each instruction the function does exactly what the run loop does for it, in the
+ * same order, so that registers, memory, cycles and every statistic come out the same
+ * (test/interp/blocks.test.ts checks this against the loop):
  *   - the fetch accounting of a sequential instruction (a new 16-byte fetch block when it starts on a 16-byte
  *     boundary, one more when its bytes run into the next block: an iTLB hit each; see run.ts);
- *   - RIP of the next instruction in s.nxLo/nxHi (branch handlers change it);
+ *   - RIP of the next instruction in s.nxLo/nxHi before a handler call (a handler may read it; branches change
+ *     it), and wherever the block leaves;
  *   - the instruction's class cycles, then the handler;
  *   - an exception left pending ends the block at that instruction (s.ripLo/ripHi at it);
  *   - a write to a code page (the cache's generation changed) ends the block after the instruction, so that
@@ -26,7 +28,8 @@ type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
 const HELPERS = { load, store, setR, getR, alu, cond };
 /**
  * Factories by source text, shared by every machine of the process: the source depends only on the block's
- * shape (lengths, offsets, costs, which handler), the records and handlers are arguments. The functions a
+ * shape (lengths, offsets, costs, which handler, the inline forms' constants), the records and handlers are
+ * arguments. The functions a
  * factory makes share V8's feedback and optimized code, so the same code run again on a new machine (a test
  * suite, a benchmark's repetitions) starts compiled instead of interpreted.
  */
