@@ -39,7 +39,7 @@ export type BlockFn = (s: import('../exec/state.js').St, cpu: import('../cpu.js'
 export class Block {
   /** Entries so far (until compiled). */
   heat = 0;
-  /** The compiled function, or null (not hot yet; or NOT_BLOCKABLE). */
+  /** The compiled function, or null (not hot yet; run.ts's NO_BLOCK marker never gets one). */
   fn: BlockFn | null = null;
   constructor(
     /** Offset of the first instruction in the page. */

@@ -1,7 +1,8 @@
 /**
  * Inline code for the most frequent instruction forms of compiled blocks (compile.ts): MOV load, store and
- * register forms, MOV immediate, LEA, MOVZX, the ALU group with a memory operand, Jcc. Each template is the
- * handler it replaces (exec/move.ts, arith.ts, control.ts) written out with the record's fields as constants:
+ * register forms, MOV immediate, LEA, MOVZX, the ALU group with a memory operand and its register forms
+ * (exec/fast.ts), Jcc. Each template is the handler it replaces (exec/move.ts, arith.ts, fast.ts, control.ts)
+ * written out with the record's fields as constants:
  * the same helpers for memory (`load`, `store`: every access translated, checked and charged by the core),
  * the same flags recording (`alu`, `cond`), the same order of effects, so that a fault leaves the same state
  * (nothing written after a failed access, flags restored after a failed store). test/interp/blocks.test.ts
@@ -25,7 +26,8 @@ export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond']
 export interface Site {
   off: number;
   end: number;
-  /** JS expressions of the next instruction's RIP halves (set in s.nxLo/nxHi before the template runs). */
+  /** JS expressions of the next instruction's RIP halves (s.nxLo/nxHi themselves at a page end, where the
+   * compiler sets them before the template; elsewhere constants off pageLo/pageHi). */
   nxLo: string;
   nxHi: string;
   /** The exception exit. */
