@@ -128,33 +128,45 @@ export function testEI(s: St, d: Insn): void {
   alu(s, ALU_AND, d.osz, aLo, s.vHi, d.immLo, d.immHi);
 }
 
-/** INC / DEC Ev (FE, FF /0 /1): CF is kept (SDM Vol. 2A INC). d.cc: 0 INC, 1 DEC. */
-export function incDecE(s: St, d: Insn): void {
-  const sz = d.osz;
-  const aLo = readE(s, d, sz);
-  if (s.cpu.xv >= 0) return;
-  const aHi = s.vHi;
+/** a + 1 (INC) or a - 1 (DEC, `dec`) at size sz, halves, into rLo/rHi; the flags are left to recordIncDec. */
+export function incDecResult(s: St, dec: boolean, sz: number, aLo: number, aHi: number): void {
   let lo: number;
   let hi = 0;
-  if (d.cc === 0) {
+  if (!dec) {
     lo = (aLo >>> 0) + 1;
     if (sz === 8) hi = (aHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
   } else {
     lo = (aLo >>> 0) - 1;
     if (sz === 8) hi = (aHi - (lo < 0 ? 1 : 0)) >>> 0;
   }
-  lo >>>= 0;
-  if (!writeE(s, d, sz, lo, hi)) return;
+  s.rLo = lo >>> 0;
+  s.rHi = hi;
+}
+
+/** The flags of an INC/DEC whose result is in rLo/rHi: CF is kept (SDM Vol. 2A INC, DEC). */
+export function recordIncDec(s: St, dec: boolean, sz: number, aLo: number, aHi: number): void {
   const cf = getCF(s);
-  s.fOp = d.cc === 0 ? F_INC : F_DEC;
+  s.fOp = dec ? F_DEC : F_INC;
   s.fSz = sz;
   s.fALo = aLo;
   s.fAHi = aHi;
   s.fBLo = 1;
   s.fBHi = 0;
   s.fCin = cf;
-  s.fResLo = lo;
-  s.fResHi = hi;
+  s.fResLo = s.rLo;
+  s.fResHi = s.rHi;
+}
+
+/** INC / DEC Ev (FE, FF /0 /1): CF is kept (SDM Vol. 2A INC). d.cc: 0 INC, 1 DEC. */
+export function incDecE(s: St, d: Insn): void {
+  const sz = d.osz;
+  const aLo = readE(s, d, sz);
+  if (s.cpu.xv >= 0) return;
+  const aHi = s.vHi;
+  const dec = d.cc !== 0;
+  incDecResult(s, dec, sz, aLo, aHi);
+  if (!writeE(s, d, sz, s.rLo, s.rHi)) return;
+  recordIncDec(s, dec, sz, aLo, aHi);
 }
 
 /** NEG Ev (F6/F7 /3): 0 - x. */

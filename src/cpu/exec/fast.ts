@@ -6,8 +6,7 @@
  */
 
 import type { Handler, Insn } from '../decode/insn.js';
-import { alu, ALU_CMP, aluEG, aluEI, aluGE, incDecE } from './arith.js';
-import { F_DEC, F_INC, getCF } from './flags.js';
+import { alu, ALU_CMP, aluEG, aluEI, aluGE, incDecE, incDecResult, recordIncDec } from './arith.js';
 import type { St } from './state.js';
 
 /** op Gq,Eq with Eq a register (03, 0B, ... REX.W). */
@@ -69,28 +68,11 @@ function incDecR(s: St, d: Insn): void {
   const m = d.rm;
   const aLo = s.lo[m];
   const aHi = sz === 8 ? s.hi[m] : 0;
-  let lo: number;
-  let hi = 0;
-  if (d.cc === 0) {
-    lo = (aLo >>> 0) + 1;
-    if (sz === 8) hi = (aHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  } else {
-    lo = (aLo >>> 0) - 1;
-    if (sz === 8) hi = (aHi - (lo < 0 ? 1 : 0)) >>> 0;
-  }
-  lo >>>= 0;
-  s.lo[m] = lo;
-  s.hi[m] = hi;
-  const cf = getCF(s);
-  s.fOp = d.cc === 0 ? F_INC : F_DEC;
-  s.fSz = sz;
-  s.fALo = aLo;
-  s.fAHi = aHi;
-  s.fBLo = 1;
-  s.fBHi = 0;
-  s.fCin = cf;
-  s.fResLo = lo;
-  s.fResHi = hi;
+  const dec = d.cc !== 0;
+  incDecResult(s, dec, sz, aLo, aHi);
+  s.lo[m] = s.rLo;
+  s.hi[m] = s.rHi;
+  recordIncDec(s, dec, sz, aLo, aHi);
 }
 
 /** The handler to store in a fresh record: a register-only form where one applies, else the record's own. */
