@@ -278,3 +278,44 @@ describe('blocks at the 4 GiB line', () => {
     expect(o.cpu.rip).toBe(0x100000009n);
   });
 });
+
+describe('a faulting store leaves the flags as they were', () => {
+  // cmp ecx, 7 sets the flags; then a read-modify-write of a read-only page faults (#PF, no IDT): the flags must
+  // still be cmp's, through the handler (loop) and the inline form (compiled block, hot after 30 rounds).
+  for (const [name, rmw] of [
+    ['ADD [mem], imm', (a: Asm) => a.i(Code.Add_rm32_imm8, mem(R.RSI), imm(1))],
+    ['SHL [mem], imm', (a: Asm) => a.i(Code.Shl_rm32_imm8, mem(R.RSI), imm(3))],
+  ] as const) {
+    it(name, () => {
+      const build = (): Rig => {
+        const r = rig();
+        r.pt.map(0x8000000n, 0x3000000n, 2097152, { write: false, user: true });
+        const a = new Asm();
+        const top = a.label();
+        const skip = a.label();
+        a.i(Code.Mov_r32_imm32, R.ECX, imm(40));
+        a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
+        a.bind(top);
+        a.i(Code.Cmp_rm32_imm8, R.ECX, imm(10));
+        a.br(Code.Jne_rel8_64, skip);
+        a.i(Code.Mov_r64_imm64, R.RSI, imm(0x8000000)); // read-only from here
+        a.bind(skip);
+        a.i(Code.Cmp_rm32_imm8, R.ECX, imm(7));
+        rmw(a);
+        a.i(Code.Dec_rm32, R.ECX);
+        a.br(Code.Jne_rel32_64, top);
+        a.i(Code.Hlt);
+        load(r, a);
+        return r;
+      };
+      const { on, off, compiled } = runBoth(build, 100_000);
+      expect(compiled).toBeGreaterThan(0);
+      expect(on).toEqual(off);
+      const o = on as { res: { reason: string; vector: number }; cpu: { rflags: bigint; regs: { rcx: bigint } } };
+      expect(o.res).toMatchObject({ reason: 'exception', vector: 14 });
+      expect(o.cpu.regs.rcx).toBe(10n);
+      // cmp 10, 7: result 3: CF ZF SF OF AF clear, PF set (two 1 bits)
+      expect(o.cpu.rflags & 0x8d5n).toBe(0x4n);
+    });
+  }
+});

@@ -6,7 +6,7 @@
  */
 
 import type { Insn } from '../decode/insn.js';
-import { CF, F_ADD, F_DEC, F_INC, F_LOGIC, F_SUB, getCF, getFlags, OF, setFlags } from './flags.js';
+import { CF, F_ADD, F_DEC, F_INC, F_LOGIC, F_SUB, getCF, getFlags, OF, restoreFlags, saveFlags, setFlags } from './flags.js';
 import { ea, getR, load, readE, setR, store, writeE, type St } from './state.js';
 
 export const ALU_ADD = 0;
@@ -87,13 +87,14 @@ export function aluEI(s: St, d: Insn): void {
 }
 
 function finishE(s: St, d: Insn, sz: number, aLo: number, aHi: number, bLo: number, bHi: number): void {
-  // Compute into scratch first so that a faulting store leaves the flags as they were.
-  const fOp = s.fOp, fSz = s.fSz, fRaw = s.fRaw, fALo = s.fALo, fAHi = s.fAHi, fBLo = s.fBLo, fBHi = s.fBHi, fCin = s.fCin, fRLo = s.fResLo, fRHi = s.fResHi;
-  alu(s, d.cc, sz, aLo, aHi, bLo, bHi);
-  if (d.cc === ALU_CMP) return;
-  if (!writeE(s, d, sz, s.rLo, s.rHi)) {
-    s.fOp = fOp; s.fSz = fSz; s.fRaw = fRaw; s.fALo = fALo; s.fAHi = fAHi; s.fBLo = fBLo; s.fBHi = fBHi; s.fCin = fCin; s.fResLo = fRLo; s.fResHi = fRHi;
+  if (d.cc === ALU_CMP) {
+    alu(s, ALU_CMP, sz, aLo, aHi, bLo, bHi);
+    return;
   }
+  // A faulting store leaves the flags as they were.
+  saveFlags(s);
+  alu(s, d.cc, sz, aLo, aHi, bLo, bHi);
+  if (!writeE(s, d, sz, s.rLo, s.rHi)) restoreFlags(s);
 }
 
 /** op Gv,Ev (02, 03, ...). */

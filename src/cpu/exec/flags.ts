@@ -199,3 +199,14 @@ export function cond(s: St, cc: number): boolean {
   }
   return (cc & 1) === 0 ? r : !r;
 }
+
+// A faulting store must leave the flags as they were: handlers that record flags before their store save the
+// lazy flags state (small) in scratch and put it back when the store faults. Not reentrant: save, compute,
+// store, restore, with no other save in between.
+let svOp = 0, svSz = 0, svRaw = 0, svRLo = 0, svRHi = 0, svCin = 0, svALo = 0, svAHi = 0, svBLo = 0, svBHi = 0;
+export function saveFlags(s: St): void {
+  svOp = s.fOp; svSz = s.fSz; svRaw = s.fRaw; svRLo = s.fResLo; svRHi = s.fResHi; svCin = s.fCin; svALo = s.fALo; svAHi = s.fAHi; svBLo = s.fBLo; svBHi = s.fBHi;
+}
+export function restoreFlags(s: St): void {
+  s.fOp = svOp; s.fSz = svSz; s.fRaw = svRaw; s.fResLo = svRLo; s.fResHi = svRHi; s.fCin = svCin; s.fALo = svALo; s.fAHi = svAHi; s.fBLo = svBLo; s.fBHi = svBHi;
+}

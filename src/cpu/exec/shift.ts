@@ -7,7 +7,7 @@
  */
 
 import type { Insn } from '../decode/insn.js';
-import { CF, F_EXPL, getFlags, OF, setFlags } from './flags.js';
+import { CF, F_EXPL, getFlags, OF, restoreFlags, saveFlags, setFlags } from './flags.js';
 import { readE, writeE, getR, type St } from './state.js';
 
 // 64-bit shifts on halves, into s.rLo / s.rHi (0 < n < 64).
@@ -160,9 +160,9 @@ function shiftBy(s: St, d: Insn, n: number): void {
     zeroExtendUnshifted(s, d, sz, lo);
     return;
   }
-  const save = saveFlags(s);
+  saveFlags(s);
   shiftOp(s, d.ext, sz, lo, hi, n);
-  if (!writeE(s, d, sz, s.rLo, s.rHi)) restoreFlags(s, save);
+  if (!writeE(s, d, sz, s.rLo, s.rHi)) restoreFlags(s);
 }
 
 /**
@@ -183,15 +183,6 @@ export function shiftECL(s: St, d: Insn): void {
   shiftBy(s, d, s.lo[1] & 0xff);
 }
 
-// A faulting store must leave flags as they were: the flags state is small, keep it in scratch fields.
-let svOp = 0, svSz = 0, svRaw = 0, svRLo = 0, svRHi = 0, svCin = 0, svALo = 0, svAHi = 0, svBLo = 0, svBHi = 0;
-function saveFlags(s: St): number {
-  svOp = s.fOp; svSz = s.fSz; svRaw = s.fRaw; svRLo = s.fResLo; svRHi = s.fResHi; svCin = s.fCin; svALo = s.fALo; svAHi = s.fAHi; svBLo = s.fBLo; svBHi = s.fBHi;
-  return 0;
-}
-function restoreFlags(s: St, _t: number): void {
-  s.fOp = svOp; s.fSz = svSz; s.fRaw = svRaw; s.fResLo = svRLo; s.fResHi = svRHi; s.fCin = svCin; s.fALo = svALo; s.fAHi = svAHi; s.fBLo = svBLo; s.fBHi = svBHi;
-}
 
 /** SHLD (0F A4 Ib, A5 CL; d.cc = 0) and SHRD (0F AC, AD; d.cc = 1); d.imm2 = 1 when the count is CL. */
 export function shiftDouble(s: St, d: Insn): void {
@@ -251,5 +242,5 @@ export function shiftDouble(s: St, d: Insn): void {
   const rLo = s.rLo, rHi = s.rHi;
   saveFlags(s);
   setExplicit(s, sz, cf, msb ^ msbOld);
-  if (!writeE(s, d, sz, rLo, rHi)) restoreFlags(s, 0);
+  if (!writeE(s, d, sz, rLo, rHi)) restoreFlags(s);
 }

@@ -22,10 +22,10 @@ import type { Block, BlockFn } from './block.js';
 import { template, TEMPLATE_HELPERS } from './templates.js';
 import { getR, load, setR, store } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
-import { cond } from '../exec/flags.js';
+import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
-const HELPERS = { load, store, setR, getR, alu, cond };
+const HELPERS = { load, store, setR, getR, alu, cond, saveFlags, restoreFlags };
 /**
  * Factories by source text, shared by every machine of the process: the source depends only on the block's
  * shape (lengths, offsets, costs, which handler, the inline forms' constants), the records and handlers are
@@ -87,7 +87,7 @@ export function compileBlock(b: Block, frame: DataView): BlockFn {
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
-  const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0, g9 = 0;';
+  const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0;';
   const src = `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
   let make = SOURCES.get(src);
   if (make === undefined) {

@@ -20,7 +20,7 @@ import { lea, movEG, movEI, movGE, movZI, movzx } from '../exec/move.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
-export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond'] as const;
+export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags'] as const;
 
 /** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
 export interface Site {
@@ -79,11 +79,7 @@ function loadE(sz: number, X: string): string {
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
 function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
   if (d.cc === ALU_CMP) return `alu(s, ${ALU_CMP}, ${sz}, v, vh, ${bLo}, ${bHi});`;
-  return (
-    'g0 = s.fOp; g1 = s.fSz; g2 = s.fRaw; g3 = s.fALo; g4 = s.fAHi; g5 = s.fBLo; g6 = s.fBHi; g7 = s.fCin; g8 = s.fResLo; g9 = s.fResHi; ' +
-    `alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); ` +
-    `if (!store(s, eLo, eHi, ${sz}, s.rLo, s.rHi, s.accW)) { s.fOp = g0; s.fSz = g1; s.fRaw = g2; s.fALo = g3; s.fAHi = g4; s.fBLo = g5; s.fBHi = g6; s.fCin = g7; s.fResLo = g8; s.fResHi = g9; ${X} }`
-  );
+  return `saveFlags(s); alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); if (!store(s, eLo, eHi, ${sz}, s.rLo, s.rHi, s.accW)) { restoreFlags(s); ${X} }`;
 }
 
 /** An inline form: its source, whether it may write memory (code included), whether it sets the next RIP itself. */
