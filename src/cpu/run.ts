@@ -180,7 +180,6 @@ const BUF = new Uint8Array(16);
 const SCRATCH = new Insn();
 /** Marks an offset where no block can start (its first instruction must run through the loop). */
 const NO_BLOCK = new Block(-1, []);
-const newInsn = (): Insn => new Insn();
 
 function loop(s: St, max: number): RunResult {
   const cpu = s.cpu;
@@ -295,7 +294,7 @@ function loop(s: St, max: number): RunResult {
       if (bs === null) bs = page.blocks = new Array<Block | undefined>(4096);
       let b = bs[off];
       if (b === undefined) {
-        b = formBlock(page, mem, off, s.cost, newInsn) ?? NO_BLOCK;
+        b = formBlock(page, mem, off, s.cost) ?? NO_BLOCK;
         bs[off] = b;
       }
       if (b !== NO_BLOCK && b.fn === null && ++b.heat >= HOT_BLOCK) {

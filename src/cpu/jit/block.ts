@@ -10,7 +10,7 @@
  * address, drop it with its page when the page is written.
  */
 
-import type { Handler, Insn } from '../decode/insn.js';
+import { Insn, type Handler } from '../decode/insn.js';
 import { DEC_OK, decode } from '../decode/decoder.js';
 import type { PhysicalMemory } from '../../mmu/physical-memory.js';
 import type { CodePage } from '../icache.js';
@@ -95,7 +95,7 @@ export function prepare(d: Insn, off: number, cost: Float64Array): void {
  * decode, or that would run past the page, ends the block before it; the run loop will meet it and raise
  * what it raises). Returns null when the first instruction cannot be in a block.
  */
-export function formBlock(page: CodePage, mem: PhysicalMemory, off: number, cost: Float64Array, newInsn: () => Insn): Block | null {
+export function formBlock(page: CodePage, mem: PhysicalMemory, off: number, cost: Float64Array): Block | null {
   const insns: Insn[] = [];
   const frame = mem.readFrame(page.frameNo);
   let o = off;
@@ -105,7 +105,7 @@ export function formBlock(page: CodePage, mem: PhysicalMemory, off: number, cost
       if (frame === null) break;
       const avail = Math.min(15, 4096 - o);
       for (let i = 0; i < avail; i++) BUF[i] = frame.getUint8(o + i);
-      const n = newInsn();
+      const n = new Insn();
       if (decode(BUF, avail, n) !== DEC_OK) break;
       prepare(n, o, cost);
       page.insns[o] = n;

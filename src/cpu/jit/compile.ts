@@ -27,14 +27,11 @@ import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
 const HELPERS = { load, store, setR, getR, alu, cond, saveFlags, restoreFlags };
 /**
- * Factories by source text, shared by every machine of the process: the source depends only on the block's
- * shape (lengths, offsets, costs, which handler, the inline forms' constants), the records and handlers are
- * arguments. The functions a
- * factory makes share V8's feedback and optimized code, so the same code run again on a new machine (a test
- * suite, a benchmark's repetitions) starts compiled instead of interpreted.
+ * Factories shared by every machine of the process, found by the block's start offset, bytes and costs (which
+ * determine its source: decoding is a function of the bytes); the records and handlers are arguments. The
+ * functions a factory makes share V8's feedback and optimized code, so the same code run again on a new machine
+ * (a test suite, a benchmark's repetitions) starts compiled instead of interpreted.
  */
-const SOURCES = new Map<string, Factory>();
-/** The same factories by block bytes and costs (see compileBlock). */
 const FACTORIES = new Map<string, Factory>();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const MAX_FACTORIES = 4096; // bounded: a few KB of source and its code each
@@ -44,15 +41,29 @@ const MAX_FACTORIES = 4096; // bounded: a few KB of source and its code each
  * Security Policy); the caller turns compilation off then.
  */
 export function compileBlock(b: Block, frame: DataView): BlockFn {
-  // The block's bytes and its instructions' costs determine its source (decoding is a function of the bytes):
-  // a cheap key for the factory cache, so a block met again on another machine skips generating the source.
+  // A cheap key for the factory cache: a block met again on another machine skips generating its source.
   const insns = b.insns;
   let key = `${b.start}`;
   for (const d of insns) key += `,${d.cost}`;
   key += ':';
   for (let o = b.start; o < b.ends[insns.length - 1]!; o++) key += HEX[frame.getUint8(o)];
-  const known = FACTORIES.get(key);
-  if (known !== undefined) return known(HELPERS, insns.map((d) => d.fn), insns.slice());
+  let make = FACTORIES.get(key);
+  if (make === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    make = new Function('H', 'F', 'D', blockSource(b)) as Factory;
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(key, make);
+  }
+  return make(
+    HELPERS,
+    insns.map((d) => d.fn),
+    insns.slice(),
+  );
+}
+
+/** The source of a block's factory: `(H, F, D) => block function` (H the helpers, F the handlers, D the records). */
+function blockSource(b: Block): string {
+  const insns = b.insns;
   const lines: string[] = [];
   const last = insns.length - 1;
   let off = b.start;
@@ -88,19 +99,5 @@ export function compileBlock(b: Block, frame: DataView): BlockFn {
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
   const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0;';
-  const src = `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
-  let make = SOURCES.get(src);
-  if (make === undefined) {
-    if (SOURCES.size >= MAX_FACTORIES) SOURCES.clear();
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    make = new Function('H', 'F', 'D', src) as Factory;
-    SOURCES.set(src, make);
-  }
-  if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
-  FACTORIES.set(key, make);
-  return make(
-    HELPERS,
-    insns.map((d) => d.fn),
-    insns.slice(),
-  );
+  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
 }
