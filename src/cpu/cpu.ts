@@ -289,7 +289,11 @@ export class Cpu {
   /** Hot path: RFLAGS as a number (bits 21:0). Keeps the MMU's view of AC current. */
   setRflagsBits(v: number): void {
     this.rflagsBits = ((v & RFLAGS_DEFINED) | RFLAGS_FIXED1) >>> 0;
-    this.mmu.state.ac = (this.rflagsBits & RFLAGS_AC) !== 0;
+    const ac = (this.rflagsBits & RFLAGS_AC) !== 0;
+    if (ac !== this.mmu.state.ac) {
+      this.mmu.state.ac = ac;
+      this.mmu.keysChanged();
+    }
   }
   get rflagsNum(): number {
     return this.rflagsBits;
@@ -317,6 +321,7 @@ export class Cpu {
   writePkru(v: number): void {
     this.pkruBits = v >>> 0;
     this.mmu.state.pkru = this.pkruBits;
+    this.mmu.keysChanged();
     this.stats.wrpkru++;
     this.stats.cycles += this.profile.wrpkru;
   }
@@ -334,6 +339,7 @@ export class Cpu {
     if (!this.features.pks) return this.raise(VEC_GP, 0);
     this.pkrsBits = v >>> 0;
     this.mmu.state.pkrs = this.pkrsBits;
+    this.mmu.keysChanged();
     this.stats.wrmsr++;
     this.stats.pkrsWrites++;
     this.stats.cycles += this.profile.wrmsr.byMsr[MSR.IA32_PKRS] ?? this.profile.wrmsr.default;
@@ -770,35 +776,37 @@ export class Cpu {
    * the interpreter: int32 values are small integers to V8, never boxed when passed or returned.
    */
   loadSigned(vaLo: number, vaHi: number, size: number, acc: number): number {
+    // Kept small enough for V8 to inline into the interpreter's call sites; the rare cases are calls.
     const off = vaLo & 0xfff;
     this.stats.cycles += this.dataCost;
     if ((acc & 3) === ACC_FETCH) this.stats.fetches++;
     else this.stats.reads++;
-    if (off + size <= 4096) {
-      const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
-      if (pa < 0) {
-        this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
-        return 0;
-      }
-      const f = this.memory.readFrame((pa - off) / 4096);
-      if (f === null) {
-        this.memory.stats.unbackedReads++;
-        this.loadHi = -1;
-        return size === 1 ? 0xff : size === 2 ? 0xffff : -1;
-      }
-      switch (size) {
-        case 1:
-          return f.getUint8(off);
-        case 2:
-          return f.getUint16(off, true);
-        case 4:
-          return f.getInt32(off, true);
-        default:
-          this.loadHi = f.getInt32(off + 4, true);
-          return f.getInt32(off, true);
-      }
+    if (off + size > 4096) return this.loadCrossing(vaLo, vaHi, size, acc);
+    const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
+    if (pa < 0) {
+      this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
+      return 0;
     }
-    // Crosses a page boundary: both pages must translate before the access completes.
+    const f = this.memory.readFrame((pa - off) / 4096);
+    if (f === null) return this.loadUnbacked(size);
+    if (size === 4) return f.getInt32(off, true);
+    if (size === 8) {
+      this.loadHi = f.getInt32(off + 4, true);
+      return f.getInt32(off, true);
+    }
+    return size === 1 ? f.getUint8(off) : f.getUint16(off, true);
+  }
+
+  /** A load from above installed memory reads all ones. */
+  private loadUnbacked(size: number): number {
+    this.memory.stats.unbackedReads++;
+    this.loadHi = -1;
+    return size === 1 ? 0xff : size === 2 ? 0xffff : -1;
+  }
+
+  /** A load that crosses a page boundary: both pages must translate before the access completes. */
+  private loadCrossing(vaLo: number, vaHi: number, size: number, acc: number): number {
+    const off = vaLo & 0xfff;
     const pa0 = this.xlate(vaLo, vaHi, acc);
     if (pa0 < 0) return 0;
     const nLo = (((vaLo >>> 0) - off + 4096) >>> 0);
@@ -819,33 +827,30 @@ export class Cpu {
 
   /** Store `size` bytes (value as halves). Returns false with `xv` set on an exception (nothing written). */
   store(vaLo: number, vaHi: number, size: number, lo: number, hi: number, acc: number): boolean {
+    // Kept small enough for V8 to inline into the interpreter's call sites; the rare cases are calls.
     const off = vaLo & 0xfff;
     this.stats.cycles += this.dataCost;
     this.stats.writes++;
-    if (off + size <= 4096) {
-      const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
-      if (pa < 0) return this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
-      const f = this.memory.writeFrame((pa - off) / 4096);
-      if (f === null) {
-        this.memory.stats.unbackedWrites++;
-        return true;
-      }
-      switch (size) {
-        case 1:
-          f.setUint8(off, lo);
-          break;
-        case 2:
-          f.setUint16(off, lo, true);
-          break;
-        case 4:
-          f.setUint32(off, lo, true);
-          break;
-        default:
-          f.setUint32(off, lo, true);
-          f.setUint32(off + 4, hi, true);
-      }
+    if (off + size > 4096) return this.storeCrossing(vaLo, vaHi, size, lo, hi, acc);
+    const pa = this.mmu.translate(vaLo, vaHi, acc & ACC_MMU_MASK);
+    if (pa < 0) return this.translationFailed(pa, vaLo, vaHi, (acc & ACC_STACK) !== 0);
+    const f = this.memory.writeFrame((pa - off) / 4096);
+    if (f === null) {
+      this.memory.stats.unbackedWrites++;
       return true;
     }
+    if (size === 4) f.setUint32(off, lo, true);
+    else if (size === 8) {
+      f.setUint32(off, lo, true);
+      f.setUint32(off + 4, hi, true);
+    } else if (size === 1) f.setUint8(off, lo);
+    else f.setUint16(off, lo, true);
+    return true;
+  }
+
+  /** A store that crosses a page boundary: both pages must translate before anything is written. */
+  private storeCrossing(vaLo: number, vaHi: number, size: number, lo: number, hi: number, acc: number): boolean {
+    const off = vaLo & 0xfff;
     const pa0 = this.xlate(vaLo, vaHi, acc);
     if (pa0 < 0) return false;
     const nLo = (((vaLo >>> 0) - off + 4096) >>> 0);

@@ -24,6 +24,11 @@ export class AssocCache {
   /** Payload bits. */
   readonly info: Int32Array;
   private clock = 0;
+  /**
+   * Counts the changes to the entries (insert, invalidate, clear): a slot found for a tag stays the slot a
+   * lookup of that tag finds until `version` changes (the MMU's hit memo relies on it).
+   */
+  version = 0;
   /** sets - 1 when sets is a power of two, else -1 (then the set index is a modulo). */
   private readonly setMask: number;
 
@@ -117,6 +122,7 @@ export class AssocCache {
     this.base[victim] = base;
     this.info[victim] = info;
     this.stamp[victim] = ++this.clock;
+    this.version++;
     return victim;
   }
 
@@ -128,6 +134,7 @@ export class AssocCache {
   /** Drop one slot. */
   invalidateSlot(i: number): void {
     this.pcid[i] = -1;
+    this.version++;
   }
 
   /**
@@ -150,6 +157,7 @@ export class AssocCache {
       this.pcid[i] = -1;
       n++;
     }
+    if (n > 0) this.version++;
     return n;
   }
 
@@ -164,6 +172,7 @@ export class AssocCache {
       this.pcid[i] = -1;
       n++;
     }
+    if (n > 0) this.version++;
     return n;
   }
 
@@ -176,6 +185,7 @@ export class AssocCache {
         n++;
       }
     }
+    if (n > 0) this.version++;
     return n;
   }
 

@@ -20,7 +20,7 @@
 import { AssocCache } from './assoc.js';
 import { F64 } from '../util/repr.js';
 import type { PhysicalMemory } from './physical-memory.js';
-import { ACC_FETCH, ACC_TYPE_MASK, ACC_WRITE, RightsTable, RIGHTS_ALL, type RightsControl } from './rights.js';
+import { ACC_FETCH, ACC_READ, ACC_TYPE_MASK, ACC_WRITE, RightsTable, RIGHTS_ALL, type RightsControl } from './rights.js';
 import { walk, WalkResult, type WalkControl } from './walker.js';
 
 /** Entries and associativity of one structure. `[0, 1]` disables it. */
@@ -184,6 +184,30 @@ export class Mmu {
   /** The rights check of the TLB-hit path for the current control state (see RightsTable). */
   readonly rights: RightsTable;
 
+  // The hit memo: for reads and for writes, the last translation taken on the L1 4 KiB fast path, found again
+  // without the set scan and the rights check. It is exact: it is used only while its TLB array is unchanged
+  // (AssocCache.version), so that the same slot would be found, for the same access flags, and while no input of
+  // the rights check changed (controlChanged and keysChanged forget it), so that the same check would pass.
+  // Plain fields rather than arrays: each is one load on the hot path.
+  /** Page number (va >>> 12) and high half (int32) of the memo'd read; memoAccR -1: no memo. */
+  private memoPageR = 0;
+  private memoHiR = 0;
+  private memoAccR = -1;
+  private memoVerR = 0;
+  private memoSlotR = 0;
+  private memoPkeyR = 0;
+  private memoPageW = 0;
+  private memoHiW = 0;
+  private memoAccW = -1;
+  private memoVerW = 0;
+  private memoSlotW = 0;
+  private memoPkeyW = 0;
+  /** The L1 4 KiB TLB that reads and writes hit (writes: the store-only TLB where the geometry has one). */
+  private readonly l1Read: AssocCache;
+  private readonly l1Write: AssocCache;
+  /** timing.l1TlbHit */
+  private readonly l1HitCost: number;
+
   /** After XLATE_PAGE_FAULT: the error code. */
   faultCode = 0;
   /** After a successful translation: page size shift (12, 21, 30) and key, for reports. */
@@ -206,6 +230,9 @@ export class Mmu {
     this.l1i1g = mk(geometry.l1i1g);
     this.l1dStore = mk(geometry.l1dStore ?? [0, 1]);
     this.splitStores = this.l1dStore.entries > 0;
+    this.l1Read = this.l1d4k;
+    this.l1Write = this.splitStores ? this.l1dStore : this.l1d4k;
+    this.l1HitCost = timing.l1TlbHit;
     this.stlb = mk(geometry.stlb);
     this.stlb1g = mk(geometry.stlb1g);
     this.pscPml5 = mk(geometry.pscPml5);
@@ -220,9 +247,19 @@ export class Mmu {
     this.walkRefCost = Float64Array.of(0, r.pte, r.pde, r.pdpte, r.pml4e, r.pml5e);
   }
 
-  /** Call after changing the state's wp, nxe, smep or smap (the CPU does, on CR0/CR4/EFER writes). */
+  /**
+   * Call after changing any of the state's fields (the CPU does, on CR0/CR3/CR4/EFER writes): recomputes the
+   * rights tables for wp, nxe, smep and smap and forgets the hit memo.
+   */
   controlChanged(): void {
     this.rights.refresh();
+    this.keysChanged();
+  }
+
+  /** Call after changing the state's pkru, pkrs or ac (the CPU does, on WRPKRU, PKRS writes and RFLAGS.AC changes). */
+  keysChanged(): void {
+    this.memoAccR = -1;
+    this.memoAccW = -1;
   }
 
   /** Is the 64-bit address (halves) canonical for the current paging mode? (SDM Vol. 1 3.3.7.1) */
@@ -240,25 +277,61 @@ export class Mmu {
     // The common case, kept small so that V8 inlines it into the callers: an allowed access that hits
     // the L1 4 KiB TLB of its kind (and, for a write, an entry already dirty). Everything else, with the
     // same checks and the same statistics, is in translateFull.
+    const type = acc & ACC_TYPE_MASK;
+    if (type === ACC_READ) {
+      if (this.memoPageR === vaLo >>> 12 && this.memoHiR === (vaHi | 0) && this.memoAccR === acc && this.memoVerR === this.l1Read.version) {
+        return this.l1Hit(this.l1Read, this.memoSlotR, this.memoPkeyR) + (vaLo & 0xfff);
+      }
+    } else if (type === ACC_WRITE) {
+      if (this.memoPageW === vaLo >>> 12 && this.memoHiW === (vaHi | 0) && this.memoAccW === acc && this.memoVerW === this.l1Write.version) {
+        return this.l1Hit(this.l1Write, this.memoSlotW, this.memoPkeyW) + (vaLo & 0xfff);
+      }
+    }
+    return this.translateL1(vaLo, vaHi, acc);
+  }
+
+  /** The L1 4 KiB TLB hit path of `translate` (an allowed access, a dirty entry for a write), memo'd. */
+  private translateL1(vaLo: number, vaHi: number, acc: number): number {
     const s = this.state;
     if (s.paging && this.isCanonical(vaHi)) {
       const type = acc & ACC_TYPE_MASK;
-      const arr = type === ACC_FETCH ? this.l1i4k : type === ACC_WRITE && this.splitStores ? this.l1dStore : this.l1d4k;
+      const arr = type === ACC_FETCH ? this.l1i4k : type === ACC_WRITE ? this.l1Write : this.l1Read;
       const slot = arr.lookupOnly((vaHi << 20) | (vaLo >>> 12), vaHi >>> 12, s.pcid); // tagLo/tagHi(12), inline
       if (slot >= 0) {
         const info = arr.info[slot];
-        if (((acc & ACC_TYPE_MASK) !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, (info >>> INFO_PKEY_SHIFT) & 15, acc) === 0) {
-          arr.touch(slot);
-          this.stats.translations++;
-          this.stats.tlbHits++;
-          this.stats.cycles += this.timing.l1TlbHit;
-          this.lastPageShift = 12;
-          this.lastPkey = (info >>> INFO_PKEY_SHIFT) & 15;
-          return arr.base[slot] + (vaLo & 0xfff);
+        const pkey = (info >>> INFO_PKEY_SHIFT) & 15;
+        if ((type !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, pkey, acc) === 0) {
+          if (type === ACC_READ) {
+            this.memoPageR = vaLo >>> 12;
+            this.memoHiR = vaHi | 0;
+            this.memoAccR = acc;
+            this.memoVerR = arr.version;
+            this.memoSlotR = slot;
+            this.memoPkeyR = pkey;
+          } else if (type === ACC_WRITE) {
+            this.memoPageW = vaLo >>> 12;
+            this.memoHiW = vaHi | 0;
+            this.memoAccW = acc;
+            this.memoVerW = arr.version;
+            this.memoSlotW = slot;
+            this.memoPkeyW = pkey;
+          }
+          return this.l1Hit(arr, slot, pkey) + (vaLo & 0xfff);
         }
       }
     }
     return this.translateFull(vaLo, vaHi, acc);
+  }
+
+  /** An allowed access hit the L1 4 KiB TLB at `slot`: mark it used, count it; returns the page's base. */
+  private l1Hit(arr: AssocCache, slot: number, pkey: number): number {
+    arr.touch(slot);
+    this.stats.translations++;
+    this.stats.tlbHits++;
+    this.stats.cycles += this.l1HitCost;
+    this.lastPageShift = 12;
+    this.lastPkey = pkey;
+    return arr.base[slot];
   }
 
   /** The whole translation path: every TLB level, the rights check, the dirty assist, the walk. */

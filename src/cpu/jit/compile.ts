@@ -20,12 +20,12 @@
 
 import type { Block, BlockFn } from './block.js';
 import { template, TEMPLATE_HELPERS } from './templates.js';
-import { getR, load, setR, store } from '../exec/state.js';
+import { getR, setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
-const HELPERS = { load, store, setR, getR, alu, cond, saveFlags, restoreFlags };
+const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags };
 /**
  * Factories shared by every machine of the process, found by the block's start offset, bytes and costs (which
  * determine its source: decoding is a function of the bytes); the records and handlers are arguments. The

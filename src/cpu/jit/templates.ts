@@ -3,7 +3,8 @@
  * register forms, MOV immediate, LEA, MOVZX, the ALU group with a memory operand and its register forms
  * (exec/fast.ts), Jcc. Each template is the handler it replaces (exec/move.ts, arith.ts, fast.ts, control.ts)
  * written out with the record's fields as constants:
- * the same helpers for memory (`load`, `store`: every access translated, checked and charged by the core),
+ * the same memory access (exec/state.ts `load` and `store` written out: the issue cost, then `cpu.loadSigned` or
+ * `cpu.store`, every access translated, checked and charged by the core),
  * the same flags recording (`alu`, `cond`), the same order of effects, so that a fault leaves the same state
  * (nothing written after a failed access, flags restored after a failed store). test/interp/blocks.test.ts
  * runs every form both ways. Other instructions are called through their handler.
@@ -20,7 +21,7 @@ import { lea, movEG, movEI, movGE, movZI, movzx } from '../exec/move.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
-export const TEMPLATE_HELPERS = ['load', 'store', 'setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags'] as const;
+export const TEMPLATE_HELPERS = ['setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags'] as const;
 
 /** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
 export interface Site {
@@ -73,13 +74,24 @@ function getR(r: number, sz: number): [string, string] {
 
 /** Load the memory operand at eLo/eHi into v/vh (readE with a memory operand). */
 function loadE(sz: number, X: string): string {
-  return `v = load(s, eLo, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X} vh = s.vHi;`;
+  return `${loadV(sz, X)} vh = ${sz === 8 ? 'cpu.loadHi' : '0'};`;
+}
+
+/**
+ * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
+ * cost, then the core's access, called directly so that V8 can inline it into the block.
+ */
+function loadV(sz: number, X: string): string {
+  return `stats.cycles += s.costLoad; v = cpu.loadSigned(eLo | 0, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X}`;
+}
+function storeOk(sz: number, lo: string, hi: string): string {
+  return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, s.accW))`;
 }
 
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
 function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
   if (d.cc === ALU_CMP) return `alu(s, ${ALU_CMP}, ${sz}, v, vh, ${bLo}, ${bHi});`;
-  return `saveFlags(s); alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); if (!store(s, eLo, eHi, ${sz}, s.rLo, s.rHi, s.accW)) { restoreFlags(s); ${X} }`;
+  return `saveFlags(s); alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`;
 }
 
 /** An inline form: its source, whether it may write memory (code included), whether it sets the next RIP itself. */
@@ -110,18 +122,18 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === movEG) {
     const [lo, hi] = getR(d.reg, sz);
     if (!mem) return sz >= 4 ? reads(setR(d.rm, sz, lo, hi)) : null;
-    return writes(`${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${lo}, ${hi}, s.accW)) ${X}`);
+    return writes(`${ea(d, site, true)} if (!${storeOk(sz, lo, hi)}) ${X}`);
   }
   if (fn === movEI) {
     if (!mem) return reads(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
-    return writes(`${ea(d, site, true)} if (!store(s, eLo, eHi, ${sz}, ${d.immLo}, ${d.immHi}, s.accW)) ${X}`);
+    return writes(`${ea(d, site, true)} if (!${storeOk(sz, String(d.immLo), String(d.immHi))}) ${X}`);
   }
   if (fn === movZI) return reads(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
   if (fn === lea) return reads(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
   if (fn === movzx) {
     const ssz = d.cc > sz ? sz : d.cc;
     if (!mem || sz < 4) return null;
-    return reads(`${ea(d, site, true)} v = load(s, eLo, eHi, ${ssz}, s.accR); if (cpu.xv >= 0) ${X} ${setR(d.reg, sz, 'v', '0')}`);
+    return reads(`${ea(d, site, true)} ${loadV(ssz, X)} ${setR(d.reg, sz, 'v', '0')}`);
   }
   if (mem && fn === aluEI) return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`, d);
   if (mem && fn === aluEG) {
