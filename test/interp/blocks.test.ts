@@ -176,6 +176,35 @@ describe('compiled blocks end where the loop would', () => {
     expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(500n);
   });
 
+  it('a shift by a masked count of 0 writes nothing but still clears bits 63:32 of a 32-bit register', () => {
+    const build = (): Rig => {
+      const r = rig();
+      const a = new Asm();
+      const top = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(100));
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
+      a.bind(top);
+      a.i(Code.Mov_r64_imm64, R.RDX, imm(-1));
+      a.i(Code.Mov_r64_imm64, R.RBX, imm(-1));
+      a.i(Code.Cmp_rm32_imm8, R.ECX, imm(7));
+      a.i(Code.Shr_rm32_imm8, R.EDX, imm(32)); // count 32 & 31 = 0: EDX kept, bits 63:32 cleared, flags kept
+      a.i(Code.Shl_rm64_imm8, R.RBX, imm(64)); // count 64 & 63 = 0: nothing changes
+      a.i(Code.Sar_rm32_imm8, mem(R.RSI, 0), imm(32)); // memory: read, not written
+      a.i(Code.Setb_rm8, R.AL);
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 10_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    const regs = (on as { cpu: { regs: { rdx: bigint; rbx: bigint } } }).cpu.regs;
+    expect(regs.rdx).toBe(0xffffffffn);
+    expect(regs.rbx).toBe(0xffffffffffffffffn);
+  });
+
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
     const forms: ((a: Asm, x: number) => void)[] = [
       (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),
@@ -195,6 +224,23 @@ describe('compiled blocks end where the loop would', () => {
       (a, x) => a.i(Code.Bt_rm64_imm8, R.RBX, imm(x & 63)),
       // a division that may fault (#DE when RCX's low byte makes the divisor 0)
       (a) => a.i(Code.Div_rm8, R.CL),
+      // TEST, op rAX,imm, MOVSX/MOVSXD, CWDE/CDQE, shifts and rotates by an immediate (0 included), in register
+      // and memory forms
+      (a) => a.i(Code.Test_rm64_r64, R.RDX, R.RBX),
+      (a, x) => a.i(Code.Test_rm32_imm32, mem(R.RSI, (x & 15) * 8), imm(x * 0x10001)),
+      (a, x) => a.i(Code.Test_AL_imm8, R.AL, imm(x & 0xff)),
+      (a, x) => a.i(Code.Cmp_EAX_imm32, R.EAX, imm(x * 0x8001)),
+      (a, x) => a.i(Code.Add_RAX_imm32, R.RAX, imm(x * 0x10003)),
+      (a, x) => a.i(Code.Xor_EAX_imm32, R.EAX, imm(x)),
+      (a) => a.i(Code.Movsx_r64_rm8, R.RDX, R.BL),
+      (a, x) => a.i(Code.Movsx_r32_rm16, R.EDI, mem(R.RSI, (x & 15) * 8 + 2)),
+      (a, x) => a.i(Code.Movsxd_r64_rm32, R.RBX, mem(R.RSI, (x & 15) * 8 + 4)),
+      (a) => a.i(Code.Cdqe),
+      (a) => a.i(Code.Cwde),
+      (a, x) => a.i(Code.Shr_rm32_imm8, R.EDX, imm([0, 1, 31, 32, 33][x % 5]!)),
+      (a, x) => a.i(Code.Sar_rm64_imm8, mem(R.RSI, (x & 15) * 8), imm(x & 0x7f)),
+      (a, x) => a.i(Code.Rol_rm32_imm8, R.EBX, imm(x & 31)),
+      (a, x) => a.i(Code.Rcr_rm64_imm8, R.RAX, imm(x & 3)),
     ];
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(forms.length - 1), fc.nat(0xffff)), { minLength: 1, maxLength: 24 }), fc.nat(300), (body, max) => {
@@ -216,7 +262,7 @@ describe('compiled blocks end where the loop would', () => {
         const { on, off } = runBoth(build, 2000 + max * 10);
         expect(on).toEqual(off);
       }),
-      { seed: 0xb10c, numRuns: 60 },
+      { seed: 0xb10c, numRuns: 80 },
     );
   });
 });

@@ -23,9 +23,10 @@ import { template, TEMPLATE_HELPERS } from './templates.js';
 import { getR, setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
+import { shiftOp } from '../exec/shift.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
-const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags };
+const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags, shiftOp };
 /**
  * Factories shared by every machine of the process, found by the block's start offset, bytes and costs (which
  * determine its source: decoding is a function of the bytes); the records and handlers are arguments. The

@@ -15,13 +15,14 @@
 
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
-import { aluEG, aluEI, aluGE, ALU_CMP } from '../exec/arith.js';
+import { aluAI, aluEG, aluEI, aluGE, ALU_AND, ALU_CMP, testEG, testEI } from '../exec/arith.js';
 import { jcc } from '../exec/control.js';
-import { lea, movEG, movEI, movGE, movZI, movzx } from '../exec/move.js';
+import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
+import { shiftEI } from '../exec/shift.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
-export const TEMPLATE_HELPERS = ['setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags'] as const;
+export const TEMPLATE_HELPERS = ['setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags', 'shiftOp'] as const;
 
 /** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
 export interface Site {
@@ -153,6 +154,48 @@ export function template(d: Insn, site: Site): Template | null {
     const b = fn === aluEI64r || fn === aluEI32r ? `${d.immLo}, ${d.immHi}` : fn === aluGE64r || fn === aluGE32r ? `L[${d.rm}], ${q ? `HH[${d.rm}]` : '0'}` : `L[${d.reg}], ${q ? `HH[${d.reg}]` : '0'}`;
     const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = s.rLo; HH[${dst}] = ${q ? 's.rHi' : '0'};`;
     return reads(`alu(s, ${d.cc}, ${q ? 8 : 4}, ${a}, ${b});${write}`);
+  }
+  if (fn === aluAI) {
+    // arith.ts aluAI: op rAX, imm
+    if (sz < 4) return null;
+    const [lo, hi] = getR(0, sz);
+    const write = d.cc === ALU_CMP ? '' : ` ${setR(0, sz, 's.rLo', 's.rHi')}`;
+    return reads(`alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, ${d.immLo}, ${d.immHi});${write}`);
+  }
+  if (fn === testEG || fn === testEI) {
+    // arith.ts testEG / testEI: AND without a result (E read as readE does: register or memory)
+    const [bLo, bHi] = fn === testEG ? getR(d.reg, sz) : [String(d.immLo), String(d.immHi)];
+    if (!mem) {
+      const [lo, hi] = getR(d.rm, sz);
+      return reads(`alu(s, ${ALU_AND}, ${sz}, ${lo}, ${hi}, ${bLo}, ${bHi});`);
+    }
+    return reads(`${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${ALU_AND}, ${sz}, v, vh, ${bLo}, ${bHi});`);
+  }
+  if (fn === movsx) {
+    // move.ts movsx: sign-extend the source (ssz bytes) to the operand size
+    const ssz = d.cc > sz ? sz : d.cc;
+    if (sz < 4) return null;
+    const src = mem ? `${ea(d, site, true)} ${loadV(ssz, X)}` : `v = ${getR(d.rm, ssz)[0]};`;
+    const sh = 32 - ssz * 8;
+    return reads(`${src} t = ${sh === 0 ? 'v | 0' : `(v << ${sh}) >> ${sh}`}; ${setR(d.reg, sz, 't >>> 0', 't < 0 ? 0xffffffff : 0')}`);
+  }
+  if (fn === cbw) {
+    // move.ts cbw: CWDE / CDQE (CBW, 16-bit, through the handler)
+    if (sz === 4) return reads('L[0] = ((L[0] << 16) >> 16) >>> 0; HH[0] = 0;');
+    if (sz === 8) return reads('HH[0] = (L[0] | 0) < 0 ? 0xffffffff : 0;');
+    return null;
+  }
+  if (fn === shiftEI && sz >= 4) {
+    // shift.ts shiftBy with its constant count: a masked count of 0 changes neither value nor flags, but still
+    // writes a 32-bit register (bits 63:32 cleared); else the flags are restored when the memory store faults.
+    const n = d.immLo & 0xff & (sz === 8 ? 63 : 31);
+    if (!mem) {
+      if (n === 0) return reads(sz === 4 ? `HH[${d.rm}] = 0;` : '');
+      const [lo, hi] = getR(d.rm, sz);
+      return reads(`shiftOp(s, ${d.ext}, ${sz}, ${lo}, ${hi}, ${n}); ${setR(d.rm, sz, 's.rLo', 's.rHi')}`);
+    }
+    if (n === 0) return reads(`${ea(d, site, true)} ${loadE(sz, X)}`);
+    return writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); shiftOp(s, ${d.ext}, ${sz}, v, vh, ${n}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`);
   }
   if (fn === jcc) {
     // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
