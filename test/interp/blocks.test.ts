@@ -205,6 +205,44 @@ describe('compiled blocks end where the loop would', () => {
     expect(regs.rbx).toBe(0xffffffffffffffffn);
   });
 
+  it('a Jcc tested straight from the operands of the ALU operation before it: every condition, edge values', () => {
+    // Each case: load two values, an ALU operation, a Jcc over an ADD of a case number into R9 (R9's sum and the
+    // state show every branch taken), run hot (compiled) and through the loop.
+    const values = [0n, 1n, -1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, -0x8000000000000000n, 0x7fffffffffffffffn, -0x80000000n];
+    const pairs: [bigint, bigint][] = [];
+    for (let i = 0; i < values.length; i++) for (let j = 0; j < values.length; j += 3) pairs.push([values[i]!, values[(i + j) % values.length]!]);
+    const ops = [Code.Cmp_r64_rm64, Code.Cmp_r32_rm32, Code.Sub_r64_rm64, Code.Sub_r32_rm32, Code.Test_rm64_r64, Code.Test_rm32_r32, Code.And_r64_rm64, Code.Or_r32_rm32, Code.Xor_r64_rm64, Code.Add_r32_rm32, Code.Add_r64_rm64];
+    const wide = (c: Code) => [Code.Cmp_r64_rm64, Code.Sub_r64_rm64, Code.Test_rm64_r64, Code.And_r64_rm64, Code.Xor_r64_rm64, Code.Add_r64_rm64].includes(c);
+    const jccs = [Code.Jo_rel32_64, Code.Jno_rel32_64, Code.Jb_rel32_64, Code.Jae_rel32_64, Code.Je_rel32_64, Code.Jne_rel32_64, Code.Jbe_rel32_64, Code.Ja_rel32_64, Code.Js_rel32_64, Code.Jns_rel32_64, Code.Jp_rel32_64, Code.Jnp_rel32_64, Code.Jl_rel32_64, Code.Jge_rel32_64, Code.Jle_rel32_64, Code.Jg_rel32_64];
+    const build = (): Rig => {
+      const r = rig();
+      const a = new Asm();
+      const top = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK + 2));
+      a.bind(top);
+      let k = 0;
+      for (const op of ops)
+        for (const jcc of jccs)
+          for (const [x, y] of pairs) {
+            const skip = a.label();
+            a.i(Code.Mov_r64_imm64, R.RAX, BigInt.asUintN(64, x));
+            a.i(Code.Mov_r64_imm64, R.RDX, BigInt.asUintN(64, y));
+            a.i(op, wide(op) ? R.RAX : R.EAX, wide(op) ? R.RDX : R.EDX);
+            a.br(jcc, skip);
+            a.i(Code.Add_rm64_imm32, R.R9, imm(++k));
+            a.bind(skip);
+          }
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 10_000_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+  });
+
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
     const forms: ((a: Asm, x: number) => void)[] = [
       (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),
@@ -241,6 +279,34 @@ describe('compiled blocks end where the loop would', () => {
       (a, x) => a.i(Code.Sar_rm64_imm8, mem(R.RSI, (x & 15) * 8), imm(x & 0x7f)),
       (a, x) => a.i(Code.Rol_rm32_imm8, R.EBX, imm(x & 31)),
       (a, x) => a.i(Code.Rcr_rm64_imm8, R.RAX, imm(x & 3)),
+      // a flag-setting ALU operation, sometimes a MOV, then a Jcc over an ADD: every condition after every kind
+      // of producer (the compiler tests CMP/SUB/TEST/AND/OR/XOR/ADD operands directly, others through the flags)
+      (a, x) => {
+        const producers = [
+          () => a.i(Code.Cmp_r64_rm64, R.RDX, R.RBX),
+          () => a.i(Code.Cmp_rm32_imm32, R.EDX, imm(x * 0x9e37)),
+          () => a.i(Code.Sub_r32_rm32, R.EDI, R.EAX),
+          () => a.i(Code.Sub_rm64_imm32, R.RDI, imm(x - 0x8000)),
+          () => a.i(Code.Test_rm64_r64, R.RDX, R.RAX),
+          () => a.i(Code.And_rm32_imm32, R.EDI, imm(x * 0x10001)),
+          () => a.i(Code.Or_r64_rm64, R.RDI, R.RBX),
+          () => a.i(Code.Xor_r32_rm32, R.EDX, R.EBX),
+          () => a.i(Code.Add_r64_rm64, R.RDX, R.RBX),
+          () => a.i(Code.Cmp_rm64_imm8, mem(R.RSI, (x & 15) * 8), imm((x & 0xff) - 128)),
+          () => a.i(Code.Cmp_r32_rm32, R.EAX, mem(R.RSI, (x & 15) * 8)),
+          () => a.i(Code.Cmp_EAX_imm32, R.EAX, imm(x)),
+          () => a.i(Code.Test_rm8_imm8, R.BL, imm(x & 0xff)),
+          () => a.i(Code.Adc_r64_rm64, R.RDX, R.RBX),
+          () => a.i(Code.Shl_rm64_imm8, R.RDX, imm(x & 63)),
+        ];
+        const jccs = [Code.Jo_rel8_64, Code.Jno_rel8_64, Code.Jb_rel8_64, Code.Jae_rel8_64, Code.Je_rel8_64, Code.Jne_rel8_64, Code.Jbe_rel8_64, Code.Ja_rel8_64, Code.Js_rel8_64, Code.Jns_rel8_64, Code.Jp_rel8_64, Code.Jnp_rel8_64, Code.Jl_rel8_64, Code.Jge_rel8_64, Code.Jle_rel8_64, Code.Jg_rel8_64];
+        const skip = a.label();
+        producers[x % producers.length]!();
+        if ((x & 0x100) !== 0) a.i(Code.Mov_r64_rm64, R.RDI, mem(R.RSI, 8));
+        a.br(jccs[(x >> 4) & 15]!, skip);
+        a.i(Code.Add_rm64_imm8, R.RBX, imm(5));
+        a.bind(skip);
+      },
     ];
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(forms.length - 1), fc.nat(0xffff)), { minLength: 1, maxLength: 24 }), fc.nat(300), (body, max) => {

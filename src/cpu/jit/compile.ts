@@ -19,7 +19,7 @@
  */
 
 import type { Block, BlockFn } from './block.js';
-import { template, TEMPLATE_HELPERS } from './templates.js';
+import { template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
 import { getR, setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
@@ -68,6 +68,7 @@ function blockSource(b: Block): string {
   const lines: string[] = [];
   const last = insns.length - 1;
   let off = b.start;
+  let flags: AluFlags | null = null;
   for (let i = 0; i <= last; i++) {
     const d = insns[i]!;
     const end = off + d.len;
@@ -81,7 +82,9 @@ function blockSource(b: Block): string {
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
     const nxSet = end === 4096 ? 'nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;' : `s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`;
     const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`;
-    const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X });
+    const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags });
+    // The ALU operation whose flags are now in effect (a handler call may have changed them: unknown).
+    flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
     const nxBefore = t === null || end === 4096;
     if (nxBefore) lines.push(`  ${nxSet}`);
     if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
@@ -99,6 +102,6 @@ function blockSource(b: Block): string {
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
-  const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0;';
+  const locals = 'const L = s.lo, HH = s.hi; let nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;';
   return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
 }

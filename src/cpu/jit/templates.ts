@@ -15,7 +15,7 @@
 
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
-import { aluAI, aluEG, aluEI, aluGE, ALU_AND, ALU_CMP, testEG, testEI } from '../exec/arith.js';
+import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
 import { jcc } from '../exec/control.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
@@ -34,6 +34,14 @@ export interface Site {
   nxHi: string;
   /** The exception exit. */
   X: string;
+  /** The ALU operation whose flags are in effect (its operands and result in fa/fah, fb/fbh, fr/frh), or null. */
+  flags: AluFlags | null;
+}
+
+/** An ALU group operation (arith.ts ALU_*) at an operand size. */
+export interface AluFlags {
+  op: number;
+  sz: number;
 }
 
 const hex = (n: number): string => (n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
@@ -89,23 +97,64 @@ function storeOk(sz: number, lo: string, hi: string): string {
   return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, s.accW))`;
 }
 
-/** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
-function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
-  if (d.cc === ALU_CMP) return `alu(s, ${ALU_CMP}, ${sz}, v, vh, ${bLo}, ${bHi});`;
-  return `saveFlags(s); alu(s, ${d.cc}, ${sz}, v, vh, ${bLo}, ${bHi}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`;
+/**
+ * arith.ts `alu` with its operands and result kept in locals (fa/fah, fb/fbh, fr/frh), so that a Jcc after it in
+ * the block can test them directly (fusedCond) instead of deriving the flags from the lazy state.
+ */
+function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: string): string {
+  return `fa = ${a}; fah = ${ah}; fb = ${b}; fbh = ${bh}; alu(s, ${op}, ${sz}, fa, fah, fb, fbh); fr = s.rLo; frh = s.rHi;`;
 }
 
-/** An inline form: its source, whether it may write memory (code included), whether it sets the next RIP itself. */
+/** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
+function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
+  if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
+  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`;
+}
+
+/**
+ * The condition `cc` (Jcc/SETcc encoding) as a JS expression over the locals aluJs keeps, where the flags are
+ * those of `f` and the expression is exact (flags.ts `cond` on the recorded state gives the same); null where
+ * only `cond` will do. SUB/CMP: CF is the unsigned borrow, L/LE the signed order (SDM Vol. 1 B.1); AND/OR/XOR:
+ * CF = OF = 0 (SDM Vol. 2A AND); ZF and SF from the result for these and ADD.
+ */
+export function fusedCond(f: AluFlags, cc: number): string | null {
+  const { op, sz } = f;
+  if (sz !== 4 && sz !== 8) return null;
+  const q = sz === 8;
+  const zero = q ? '(fr | frh) === 0' : '(fr | 0) === 0';
+  const neg = q ? '(frh | 0) < 0' : '(fr | 0) < 0';
+  const ltu = q ? '((fah >>> 0) < (fbh >>> 0) || ((fah | 0) === (fbh | 0) && (fa >>> 0) < (fb >>> 0)))' : '(fa >>> 0) < (fb >>> 0)';
+  const lts = q ? '((fah | 0) < (fbh | 0) || ((fah | 0) === (fbh | 0) && (fa >>> 0) < (fb >>> 0)))' : '(fa | 0) < (fb | 0)';
+  let e: string | null = null;
+  const t = cc >> 1;
+  if (op === ALU_SUB || op === ALU_CMP) {
+    e = t === 1 ? ltu : t === 2 ? zero : t === 3 ? `(${ltu} || ${zero})` : t === 4 ? neg : t === 6 ? lts : t === 7 ? `(${lts} || ${zero})` : null;
+  } else if (op === ALU_AND || op === ALU_OR || op === ALU_XOR) {
+    e = t === 0 || t === 1 ? 'false' : t === 2 || t === 3 ? zero : t === 4 || t === 6 ? neg : t === 7 ? `(${zero} || ${neg})` : null;
+  } else if (op === ALU_ADD) {
+    e = t === 2 ? zero : t === 4 ? neg : null;
+  }
+  if (e === null) return null;
+  return (cc & 1) === 0 ? `(${e})` : `!(${e})`;
+}
+
+/**
+ * An inline form: its source, whether it may write memory (code included), whether it sets the next RIP itself,
+ * and what it does to the flags: keeps them, sets them by an ALU operation through aluJs, or otherwise.
+ */
 export interface Template {
   js: string;
   writes: boolean;
   branch: boolean;
+  flags: 'keep' | 'other' | AluFlags;
 }
-const reads = (js: string): Template => ({ js, writes: false, branch: false });
-const writes = (js: string): Template => ({ js, writes: true, branch: false });
+const reads = (js: string): Template => ({ js, writes: false, branch: false, flags: 'keep' });
+const writes = (js: string): Template => ({ js, writes: true, branch: false, flags: 'keep' });
+/** A form whose flags are those of ALU operation `op` at size `sz` (written with aluJs). */
+const setsFlags = (t: Template, op: number, sz: number): Template => ({ ...t, flags: { op, sz } });
 
 /** The ALU group on memory writes its result unless it is CMP. */
-const aluMem = (js: string, d: Insn): Template => (d.cc === ALU_CMP ? reads(js) : writes(js));
+const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? reads(js) : writes(js), d.cc, d.osz);
 
 /** The inline form of the record, or null when it is called through its handler. */
 export function template(d: Insn, site: Site): Template | null {
@@ -144,32 +193,32 @@ export function template(d: Insn, site: Site): Template | null {
   if (mem && fn === aluGE) {
     const [lo, hi] = getR(d.reg, sz);
     const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 's.rLo', 's.rHi');
-    return reads(`${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, v, vh); ${write}`);
+    return setsFlags(reads(`${ea(d, site, true)} ${loadE(sz, X)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`), d.cc, sz);
   }
   // exec/fast.ts: the register forms of the ALU group (32/64-bit, no LOCK); the result into the destination unless CMP
   if (fn === aluGE64r || fn === aluGE32r || fn === aluEG64r || fn === aluEG32r || fn === aluEI64r || fn === aluEI32r) {
     const q = fn === aluGE64r || fn === aluEG64r || fn === aluEI64r;
     const dst = fn === aluGE64r || fn === aluGE32r ? d.reg : d.rm;
-    const a = `L[${dst}], ${q ? `HH[${dst}]` : '0'}`;
-    const b = fn === aluEI64r || fn === aluEI32r ? `${d.immLo}, ${d.immHi}` : fn === aluGE64r || fn === aluGE32r ? `L[${d.rm}], ${q ? `HH[${d.rm}]` : '0'}` : `L[${d.reg}], ${q ? `HH[${d.reg}]` : '0'}`;
+    const src = fn === aluGE64r || fn === aluGE32r ? d.rm : d.reg;
+    const [b, bh] = fn === aluEI64r || fn === aluEI32r ? [String(d.immLo), String(d.immHi)] : [`L[${src}]`, q ? `HH[${src}]` : '0'];
     const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = s.rLo; HH[${dst}] = ${q ? 's.rHi' : '0'};`;
-    return reads(`alu(s, ${d.cc}, ${q ? 8 : 4}, ${a}, ${b});${write}`);
+    return setsFlags(reads(`${aluJs(d.cc, q ? 8 : 4, `L[${dst}]`, q ? `HH[${dst}]` : '0', b, bh)}${write}`), d.cc, q ? 8 : 4);
   }
   if (fn === aluAI) {
     // arith.ts aluAI: op rAX, imm
     if (sz < 4) return null;
     const [lo, hi] = getR(0, sz);
     const write = d.cc === ALU_CMP ? '' : ` ${setR(0, sz, 's.rLo', 's.rHi')}`;
-    return reads(`alu(s, ${d.cc}, ${sz}, ${lo}, ${hi}, ${d.immLo}, ${d.immHi});${write}`);
+    return setsFlags(reads(`${aluJs(d.cc, sz, lo, hi, String(d.immLo), String(d.immHi))}${write}`), d.cc, sz);
   }
   if (fn === testEG || fn === testEI) {
     // arith.ts testEG / testEI: AND without a result (E read as readE does: register or memory)
     const [bLo, bHi] = fn === testEG ? getR(d.reg, sz) : [String(d.immLo), String(d.immHi)];
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
-      return reads(`alu(s, ${ALU_AND}, ${sz}, ${lo}, ${hi}, ${bLo}, ${bHi});`);
+      return setsFlags(reads(aluJs(ALU_AND, sz, lo, hi, bLo, bHi)), ALU_AND, sz);
     }
-    return reads(`${ea(d, site, true)} ${loadE(sz, X)} alu(s, ${ALU_AND}, ${sz}, v, vh, ${bLo}, ${bHi});`);
+    return setsFlags(reads(`${ea(d, site, true)} ${loadE(sz, X)} ${aluJs(ALU_AND, sz, 'v', 'vh', bLo, bHi)}`), ALU_AND, sz);
   }
   if (fn === movsx) {
     // move.ts movsx: sign-extend the source (ssz bytes) to the operand size
@@ -192,21 +241,24 @@ export function template(d: Insn, site: Site): Template | null {
     if (!mem) {
       if (n === 0) return reads(sz === 4 ? `HH[${d.rm}] = 0;` : '');
       const [lo, hi] = getR(d.rm, sz);
-      return reads(`shiftOp(s, ${d.ext}, ${sz}, ${lo}, ${hi}, ${n}); ${setR(d.rm, sz, 's.rLo', 's.rHi')}`);
+      return { ...reads(`shiftOp(s, ${d.ext}, ${sz}, ${lo}, ${hi}, ${n}); ${setR(d.rm, sz, 's.rLo', 's.rHi')}`), flags: 'other' };
     }
     if (n === 0) return reads(`${ea(d, site, true)} ${loadE(sz, X)}`);
-    return writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); shiftOp(s, ${d.ext}, ${sz}, v, vh, ${n}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`);
+    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); shiftOp(s, ${d.ext}, ${sz}, v, vh, ${n}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
+    // The condition straight from the operands of the ALU operation before it in the block, where it can.
+    const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
     return {
       js:
-        `if (cond(s, ${d.cc})) { stats.cycles += s.costTaken; ` +
+        `if (${c}) { stats.cycles += s.costTaken; ` +
         `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
         `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = lo; s.nxHi = hi >>> 0; ` +
         `} else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`,
       writes: false,
       branch: true,
+      flags: 'keep',
     };
   }
   return null;
