@@ -17,6 +17,7 @@ import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
 import { jcc } from '../exec/control.js';
+import { F_ADD, F_LOGIC, F_SUB } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
@@ -102,7 +103,24 @@ function storeOk(sz: number, lo: string, hi: string): string {
  * the block can test them directly (fusedCond) instead of deriving the flags from the lazy state.
  */
 function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: string): string {
-  return `fa = ${a}; fah = ${ah}; fb = ${b}; fbh = ${bh}; alu(s, ${op}, ${sz}, fa, fah, fb, fbh); fr = s.rLo; frh = s.rHi;`;
+  const args = `fa = ${a}; fah = ${ah}; fb = ${b}; fbh = ${bh};`;
+  // arith.ts alu and record written out for the operations without a carry in at 32 and 64 bits (a call of a
+  // helper V8 did not inline costs as much as the operation): the same result, the same lazy flags state.
+  const q = sz === 8;
+  let res: string | null = null;
+  let kind = F_LOGIC;
+  if (op === ALU_ADD && (sz === 4 || q)) {
+    kind = F_ADD;
+    res = `t = (fa >>> 0) + (fb >>> 0); fr = t >>> 0; frh = ${q ? '(fah + fbh + (t > 0xffffffff ? 1 : 0)) >>> 0' : '0'};`;
+  } else if ((op === ALU_SUB || op === ALU_CMP) && (sz === 4 || q)) {
+    kind = F_SUB;
+    res = `t = (fa >>> 0) - (fb >>> 0); fr = t >>> 0; frh = ${q ? '(fah - fbh - (t < 0 ? 1 : 0)) >>> 0' : '0'};`;
+  } else if (op === ALU_AND || op === ALU_OR || op === ALU_XOR) {
+    const o = op === ALU_AND ? '&' : op === ALU_OR ? '|' : '^';
+    res = `fr = (fa ${o} fb) >>> 0; frh = (fah ${o} fbh) >>> 0;`;
+  }
+  if (res === null) return `${args} alu(s, ${op}, ${sz}, fa, fah, fb, fbh); fr = s.rLo; frh = s.rHi;`;
+  return `${args} ${res} s.rLo = fr; s.rHi = frh; s.fOp = ${kind}; s.fSz = ${sz}; s.fALo = fa; s.fAHi = fah; s.fBLo = fb; s.fBHi = fbh; s.fCin = 0; s.fResLo = fr; s.fResHi = frh;`;
 }
 
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
