@@ -307,6 +307,13 @@ describe('compiled blocks end where the loop would', () => {
         a.i(Code.Add_rm64_imm8, R.RBX, imm(5));
         a.bind(skip);
       },
+      // a JMP over an instruction (short and near forms)
+      (a, x) => {
+        const skip = a.label();
+        a.br((x & 1) === 0 ? Code.Jmp_rel8_64 : Code.Jmp_rel32_64, skip);
+        a.i(Code.Add_rm64_imm8, R.RBX, imm(9));
+        a.bind(skip);
+      },
     ];
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(forms.length - 1), fc.nat(0xffff)), { minLength: 1, maxLength: 24 }), fc.nat(300), (body, max) => {

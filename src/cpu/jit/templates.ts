@@ -16,7 +16,7 @@
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
-import { jcc } from '../exec/control.js';
+import { jcc, jmp } from '../exec/control.js';
 import { F_ADD, F_LOGIC, F_SUB } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
@@ -174,6 +174,18 @@ const setsFlags = (t: Template, op: number, sz: number): Template => ({ ...t, fl
 /** The ALU group on memory writes its result unless it is CMP. */
 const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? reads(js) : writes(js), d.cc, d.osz);
 
+/**
+ * control.ts jumpRel / jumpAbs after the taken cost: target = next RIP + rel8/rel32 (carried into the high half);
+ * #GP(0) at the branch when it is not canonical.
+ */
+function jumpTaken(d: Insn, site: Site): string {
+  return (
+    `stats.cycles += s.costTaken; ` +
+    `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
+    `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${site.X} } s.nxLo = lo; s.nxHi = hi >>> 0;`
+  );
+}
+
 /** The inline form of the record, or null when it is called through its handler. */
 export function template(d: Insn, site: Site): Template | null {
   const fn = d.fn;
@@ -265,19 +277,11 @@ export function template(d: Insn, site: Site): Template | null {
     return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); shiftOp(s, ${d.ext}, ${sz}, v, vh, ${n}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`), flags: 'other' };
   }
   if (fn === jcc) {
-    // control.ts jcc / jumpRel / jumpAbs: target = next RIP + rel8/rel32; #GP(0) at the branch if not canonical.
-    // The condition straight from the operands of the ALU operation before it in the block, where it can.
+    // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
+    // where it can.
     const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
-    return {
-      js:
-        `if (${c}) { stats.cycles += s.costTaken; ` +
-        `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
-        `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = lo; s.nxHi = hi >>> 0; ` +
-        `} else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`,
-      writes: false,
-      branch: true,
-      flags: 'keep',
-    };
+    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
   }
+  if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
   return null;
 }
