@@ -243,6 +243,49 @@ describe('compiled blocks end where the loop would', () => {
     expect(on).toEqual(off);
   });
 
+  it('SHL/SHR/SAR by an immediate, written out in the block: every count class, edge values, flags after each', () => {
+    const values = [1n, -1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, -0x8000000000000000n, 0x7fffffffffffffffn, 0x123456789abcdef0n];
+    const shifts = [
+      [Code.Shl_rm32_imm8, Code.Shr_rm32_imm8, Code.Sar_rm32_imm8],
+      [Code.Shl_rm64_imm8, Code.Shr_rm64_imm8, Code.Sar_rm64_imm8],
+    ] as const;
+    const build = (): Rig => {
+      const r = rig();
+      const a = new Asm();
+      const top = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK + 2));
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
+      a.i(Code.Mov_r64_imm64, R.RSP, imm(0x700000));
+      a.bind(top);
+      for (const [w, codes] of shifts.entries())
+        for (const code of codes)
+          for (const n of w === 0 ? [1, 2, 16, 31] : [1, 2, 31, 32, 33, 63])
+            for (const [i, x] of values.entries()) {
+              // register and memory forms alternate; the flags (OF and CF included) and the result go into R9
+              a.i(Code.Mov_r64_imm64, R.RAX, BigInt.asUintN(64, x));
+              if (i % 2 === 0) a.i(code, w === 0 ? R.EAX : R.RAX, imm(n));
+              else {
+                a.i(Code.Mov_rm64_r64, mem(R.RSI, 0), R.RAX);
+                a.i(code, mem(R.RSI, 0), imm(n));
+                a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 0));
+              }
+              a.i(Code.Pushfq);
+              a.i(Code.Pop_r64, R.RDX);
+              a.i(Code.Rol_rm64_imm8, R.R9, imm(7));
+              a.i(Code.Xor_r64_rm64, R.R9, R.RAX);
+              a.i(Code.Xor_r64_rm64, R.R9, R.RDX);
+            }
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 10_000_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+  });
+
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
     const forms: ((a: Asm, x: number) => void)[] = [
       (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),
@@ -278,6 +321,10 @@ describe('compiled blocks end where the loop would', () => {
       (a, x) => a.i(Code.Shr_rm32_imm8, R.EDX, imm([0, 1, 31, 32, 33][x % 5]!)),
       (a, x) => a.i(Code.Sar_rm64_imm8, mem(R.RSI, (x & 15) * 8), imm(x & 0x7f)),
       (a, x) => a.i(Code.Rol_rm32_imm8, R.EBX, imm(x & 31)),
+      (a, x) => a.i(Code.Sar_rm32_imm8, R.EAX, imm(x & 31)),
+      (a, x) => a.i(Code.Shr_rm64_imm8, R.RDX, imm(x & 63)),
+      (a, x) => a.i(Code.Shl_rm32_imm8, mem(R.RSI, (x & 15) * 8), imm(x & 31)),
+      (a, x) => a.i(Code.Sar_rm64_imm8, R.RBX, imm([1, 31, 32, 33, 63][x % 5]!)),
       (a, x) => a.i(Code.Rcr_rm64_imm8, R.RAX, imm(x & 3)),
       // a flag-setting ALU operation, sometimes a MOV, then a Jcc over an ADD: every condition after every kind
       // of producer (the compiler tests CMP/SUB/TEST/AND/OR/XOR/ADD operands directly, others through the flags)

@@ -17,7 +17,7 @@ import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
 import { jcc, jmp } from '../exec/control.js';
-import { F_ADD, F_LOGIC, F_SUB } from '../exec/flags.js';
+import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
@@ -127,6 +127,42 @@ function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: str
 function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
   if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
   return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`;
+}
+
+/**
+ * shift.ts shiftOp for group-2 operation `op` at 32 or 64 bits by the constant count n (masked, nonzero): SHL/SAL,
+ * SHR and SAR written out with the count folded (the result in fr/frh, s.rLo/rHi and the lazy flags state as
+ * shiftOp and setExplicit leave them: CF the last bit out, OF by the count-1 formula); rotates call shiftOp.
+ */
+function shiftJs(op: number, sz: number, lo: string, hi: string, n: number): string {
+  const call = `shiftOp(s, ${op}, ${sz}, ${lo}, ${hi}, ${n}); fr = s.rLo; frh = s.rHi;`;
+  if (op < 4 || (sz !== 4 && sz !== 8)) return call;
+  let r: string; // sets fr, frh, t (CF) and fa (OF)
+  const bit64 = (k: number) => (k < 32 ? `(fa >>> ${k}) & 1` : `(fah >>> ${k - 32}) & 1`);
+  if (sz === 4) {
+    if (op === 5) r = `fr = fa >>> ${n}; frh = 0; t = (fa >>> ${n - 1}) & 1; fa = (fa >>> 31) & 1;`;
+    else if (op === 7) r = `fr = ((fa | 0) >> ${n}) >>> 0; frh = 0; t = ((fa | 0) >> ${n - 1}) & 1; fa = 0;`;
+    else r = `fr = (fa << ${n}) >>> 0; frh = 0; t = (fa >>> ${32 - n}) & 1; fa = ((fr >>> 31) & 1) ^ t;`;
+    return `fa = (${lo}) >>> 0; ${r} ${explicit(sz)}`;
+  }
+  if (op === 5 || op === 7) {
+    const a = op === 7;
+    const hiShift = a ? '>>' : '>>>';
+    r =
+      n < 32
+        ? `fr = ((fa >>> ${n}) | (fah << ${32 - n})) >>> 0; frh = (fah ${hiShift} ${n}) >>> 0;`
+        : `fr = (fah ${hiShift} ${n - 32}) >>> 0; frh = ${a ? '(fah >> 31) >>> 0' : '0'};`;
+    r += ` t = ${bit64(n - 1)}; fa = ${a ? '0' : 'fah >>> 31'};`;
+  } else {
+    r = n < 32 ? `frh = ((fah << ${n}) | (fa >>> ${32 - n})) >>> 0; fr = (fa << ${n}) >>> 0;` : `frh = (fa << ${n - 32}) >>> 0; fr = 0;`;
+    r += ` t = ${bit64(64 - n)}; fa = (frh >>> 31) ^ t;`;
+  }
+  return `fa = ${lo}; fah = ${hi}; ${r} ${explicit(sz)}`;
+}
+
+/** shift.ts setExplicit from CF in t and OF in fa, the result in fr/frh. */
+function explicit(sz: number): string {
+  return `s.rLo = fr; s.rHi = frh; s.fOp = ${F_EXPL}; s.fSz = ${sz}; s.fCin = (t & 1) | (fa ? ${OF} : 0); s.fResLo = fr; s.fResHi = frh;`;
 }
 
 /**
@@ -271,10 +307,10 @@ export function template(d: Insn, site: Site): Template | null {
     if (!mem) {
       if (n === 0) return reads(sz === 4 ? `HH[${d.rm}] = 0;` : '');
       const [lo, hi] = getR(d.rm, sz);
-      return { ...reads(`shiftOp(s, ${d.ext}, ${sz}, ${lo}, ${hi}, ${n}); ${setR(d.rm, sz, 's.rLo', 's.rHi')}`), flags: 'other' };
+      return { ...reads(`${shiftJs(d.ext, sz, lo, hi, n)} ${setR(d.rm, sz, 'fr', 'frh')}`), flags: 'other' };
     }
     if (n === 0) return reads(`${ea(d, site, true)} ${loadE(sz, X)}`);
-    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); shiftOp(s, ${d.ext}, ${sz}, v, vh, ${n}); if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`), flags: 'other' };
+    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${shiftJs(d.ext, sz, 'v', 'vh', n)} if (!${storeOk(sz, 'fr', 'frh')}) { restoreFlags(s); ${X} }`), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
