@@ -197,7 +197,8 @@ export class Cpu {
   loadHi = 0;
 
   private readonly msrCtx: MsrCheckContext;
-  private readonly dataCost: number;
+  /** Cycles of a data access (the profile's memory level for data; compiled blocks read it too). */
+  readonly dataCost: number;
 
   constructor(opts: CpuOptions) {
     this.index = opts.index;

@@ -19,7 +19,7 @@
 
 import { AssocCache } from './assoc.js';
 import { F64 } from '../util/repr.js';
-import type { PhysicalMemory } from './physical-memory.js';
+import { PhysicalMemory } from './physical-memory.js';
 import { ACC_FETCH, ACC_READ, ACC_TYPE_MASK, ACC_WRITE, RightsTable, RIGHTS_ALL, type RightsControl } from './rights.js';
 import { walk, WalkResult, type WalkControl } from './walker.js';
 
@@ -188,14 +188,17 @@ export class Mmu {
   // without the set scan and the rights check. It is exact: it is used only while its TLB array is unchanged
   // (AssocCache.version), so that the same slot would be found, for the same access flags, and while no input of
   // the rights check changed (controlChanged and keysChanged forget it), so that the same check would pass.
-  // Plain fields rather than arrays: each is one load on the hot path.
+  // Plain fields rather than arrays: each is one load on the hot path. The read memo's fields are public for the
+  // block compiler (src/cpu/jit), which tests them in generated code; only the Mmu writes them.
   /** Page number (va >>> 12) and high half (int32) of the memo'd read; memoAccR -1: no memo. */
-  private memoPageR = 0;
-  private memoHiR = 0;
-  private memoAccR = -1;
-  private memoVerR = 0;
-  private memoSlotR = 0;
-  private memoPkeyR = 0;
+  memoPageR = 0;
+  memoHiR = 0;
+  memoAccR = -1;
+  memoVerR = 0;
+  memoSlotR = 0;
+  memoPkeyR = 0;
+  /** The memo'd read's frame when allocated (an allocated frame's view never changes), else null. */
+  memoViewR: DataView | null = null;
   private memoPageW = 0;
   private memoHiW = 0;
   private memoAccW = -1;
@@ -203,10 +206,10 @@ export class Mmu {
   private memoSlotW = 0;
   private memoPkeyW = 0;
   /** The L1 4 KiB TLB that reads and writes hit (writes: the store-only TLB where the geometry has one). */
-  private readonly l1Read: AssocCache;
+  readonly l1Read: AssocCache;
   private readonly l1Write: AssocCache;
   /** timing.l1TlbHit */
-  private readonly l1HitCost: number;
+  readonly l1HitCost: number;
 
   /** After XLATE_PAGE_FAULT: the error code. */
   faultCode = 0;
@@ -308,6 +311,8 @@ export class Mmu {
             this.memoVerR = arr.version;
             this.memoSlotR = slot;
             this.memoPkeyR = pkey;
+            const f = this.mem.readFrame(arr.base[slot] / 4096);
+            this.memoViewR = f === PhysicalMemory.ZERO ? null : f;
           } else if (type === ACC_WRITE) {
             this.memoPageW = vaLo >>> 12;
             this.memoHiW = vaHi | 0;

@@ -62,7 +62,8 @@ export class PhysicalMemory {
   private readonly readView: (DataView | null)[] = new Array<DataView | null>(FRAME_CACHE).fill(null);
   private readonly writeNo = new Float64Array(FRAME_CACHE).fill(-1);
   private readonly writeView: (DataView | null)[] = new Array<DataView | null>(FRAME_CACHE).fill(null);
-  private static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
+  /** The view every unallocated frame below the installed size reads through (all zeros; never written). */
+  static readonly ZERO = new DataView(new ArrayBuffer(PAGE_SIZE));
   /** Frames the interpreter decoded code from (its icache): the next write to one calls `onCodeWrite` first. */
   private readonly codeFrames = new Set<number>();
   /** Called with the frame number before the first write to a frame marked by `markCode` (self-modifying code). */

@@ -84,15 +84,26 @@ function getR(r: number, sz: number): [string, string] {
 
 /** Load the memory operand at eLo/eHi into v/vh (readE with a memory operand). */
 function loadE(sz: number, X: string): string {
-  return `${loadV(sz, X)} vh = ${sz === 8 ? 'cpu.loadHi' : '0'};`;
+  return `${loadV(sz, X)}${sz === 8 ? '' : ' vh = 0;'}`;
 }
 
 /**
  * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
- * cost, then the core's access, called directly so that V8 can inline it into the block.
+ * cost, then the core's access, called directly. A read within one page that finds the MMU's read memo (the last
+ * read's page, access flags and TLB array version, and its allocated frame) is done here as `cpu.loadSigned`
+ * and `Mmu.translate`/`l1Hit` would do it, effect for effect in their order: a call V8 does not inline costs
+ * more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too, as loadSigned leaves it).
  */
 function loadV(sz: number, X: string): string {
-  return `stats.cycles += s.costLoad; v = cpu.loadSigned(eLo | 0, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X}`;
+  const read =
+    sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
+  const slow = `v = cpu.loadSigned(eLo | 0, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi;' : ''}`;
+  return (
+    `stats.cycles += s.costLoad; o = eLo & 0xfff; f = M.memoViewR; ` +
+    `if (o <= ${4096 - sz} && M.memoPageR === eLo >>> 12 && M.memoHiR === eHi && M.memoAccR === (s.accR & 15) && f !== null && M.memoVerR === M.l1Read.version) { ` +
+    `stats.cycles += cpu.dataCost; stats.reads++; M.l1Read.touch(M.memoSlotR); stats.translations++; stats.tlbHits++; stats.cycles += M.l1HitCost; M.lastPageShift = 12; M.lastPkey = M.memoPkeyR; ${read} ` +
+    `} else { ${slow} }`
+  );
 }
 function storeOk(sz: number, lo: string, hi: string): string {
   return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, s.accW))`;
