@@ -328,6 +328,35 @@ describe('compiled blocks end where the loop would', () => {
     expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(5n * 39n);
   });
 
+  it('a compiled store through a 4 KiB alias into a page of code: the code is decoded afresh', () => {
+    // The function at physical 0x500000 (`mov eax, imm32; ret`), run through the identity map, is patched through
+    // the 4 KiB alias at SMALL by a compiled store after each call; the next call must run the new immediate.
+    const build = (): Rig => {
+      const r = rig();
+      mapSmall(r);
+      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
+      const a = new Asm();
+      const top = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(100));
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+      a.bind(top);
+      a.i(Code.Mov_r64_imm64, R.RDX, imm(0x500000));
+      a.i(Code.Call_rm64, R.RDX);
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Mov_rm32_r32, mem(R.RSI, 1), R.ECX);
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    // round c (100 down to 1) returns what round c + 1 stored: 7 first, then 100, 99, ..., 2
+    expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(7n + 5049n);
+  });
+
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
     const forms: ((a: Asm, x: number) => void)[] = [
       (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),
