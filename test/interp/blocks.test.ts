@@ -357,6 +357,40 @@ describe('compiled blocks end where the loop would', () => {
     expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(7n + 5049n);
   });
 
+  it('CALL and RET imm16 in compiled blocks, then a RET to a non-canonical address: #GP at the RET, RSP as before it', () => {
+    const build = (): Rig => {
+      const r = rig();
+      const a = new Asm();
+      const top = a.label();
+      const fn = a.label();
+      const ok = a.label();
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK * 3));
+      a.i(Code.Mov_r64_imm64, R.RDI, 0x8000000000000000n);
+      a.bind(top);
+      a.i(Code.Push_r64, R.RCX);
+      a.br(Code.Call_rel32_64, fn);
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      a.bind(fn);
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSP, 8)); // the pushed RCX
+      a.i(Code.Cmp_rm32_imm8, R.ECX, imm(HOT_BLOCK + 5));
+      a.br(Code.Jne_rel8_64, ok);
+      a.i(Code.Mov_rm64_r64, mem(R.RSP, 0), R.RDI); // a return address that is not canonical
+      a.bind(ok);
+      a.i(Code.Retnq_imm16, imm(8));
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    const res = (on as { res: { reason: string; vector?: number } }).res;
+    expect(res.reason).toBe('exception');
+    expect(res.vector).toBe(13);
+  });
+
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
     const forms: ((a: Asm, x: number) => void)[] = [
       (a, x) => a.i(Code.Add_r64_rm64, R.RAX, mem(R.RSI, (x & 15) * 8)),

@@ -16,7 +16,8 @@
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
-import { jcc, jmp } from '../exec/control.js';
+import { call, jcc, jmp, ret } from '../exec/control.js';
+import { popZ, pushZ } from '../exec/stack.js';
 import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
@@ -222,6 +223,19 @@ const setsFlags = (t: Template, op: number, sz: number): Template => ({ ...t, fl
 const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? reads(js) : writes(js), d.cc, d.osz);
 
 /**
+ * exec/state.ts push of the 8-byte value lo/hi (expressions read before RSP changes): RSP - 8 in eLo/eHi, the
+ * store as a stack access, RSP written only when the store completed.
+ */
+function push8(lo: string, hi: string, X: string): string {
+  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; if (!(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, 8, (${lo}) | 0, (${hi}) | 0, s.accSW))) ${X} L[4] = eLo; HH[4] = eHi;`;
+}
+
+/** exec/state.ts pop of 8 bytes into v/vh as a stack access; RSP + 8 only when the load completed. */
+function pop8(X: string): string {
+  return `stats.cycles += s.costLoad; v = cpu.loadSigned(L[4], HH[4], 8, s.accSR); if (cpu.xv >= 0) ${X} vh = cpu.loadHi; t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+}
+
+/**
  * control.ts jumpRel / jumpAbs after the taken cost: target = next RIP + rel8/rel32 (carried into the high half);
  * #GP(0) at the branch when it is not canonical.
  */
@@ -330,5 +344,30 @@ export function template(d: Insn, site: Site): Template | null {
     return { js: `if (${c}) { ${jumpTaken(d, site)} } else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
   }
   if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
+  // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
+  if (fn === pushZ && sz === 8) return writes(push8(`L[${d.reg}]`, `HH[${d.reg}]`, X));
+  if (fn === popZ && sz === 8) return reads(`${pop8(X)} L[${d.reg}] = v; HH[${d.reg}] = vh;`);
+  if (fn === call) {
+    // control.ts call: the target first (#GP(0) when not canonical, nothing pushed), then the return address
+    return {
+      js:
+        `stats.cycles += s.costTaken; t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
+        `if (!cpu.mmu.isCanonical(hi)) { cpu.raise(13, 0); ${X} } nl = lo; v = hi; ${push8(site.nxLo, site.nxHi, X)} s.nxLo = nl; s.nxHi = v >>> 0;`,
+      writes: true,
+      branch: true,
+      flags: 'keep',
+    };
+  }
+  if (fn === ret) {
+    // control.ts ret: pop the target, #GP(0) when not canonical (RSP as it was), then release imm16 bytes
+    const n = d.immLo & 0xffff;
+    const release = n === 0 ? '' : ` t = (L[4] >>> 0) + ${n}; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+    return {
+      js: `lo = L[4]; hi = HH[4]; ${pop8(X)} stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
+      writes: false,
+      branch: true,
+      flags: 'keep',
+    };
+  }
   return null;
 }
