@@ -241,17 +241,32 @@ function loop(s: St, max: number): RunResult {
     if (blocks) {
       const bs = page.blocks;
       if (bs !== null) {
-        const b = bs[off];
+        let b = bs[off];
         if (b !== undefined && b.fn !== null && b.length <= max - n - events) {
           const pageLo = ripLo - off;
-          const r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
-          if (r > 0) {
+          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
+          // Chained: while the next instruction starts a compiled block in the same page and nothing the loop's
+          // top checks has changed, enter it here with the same fetch accounting (entered = 0 here).
+          while (r > 0) {
             n += r;
             seqLo = (pageLo + b.ends[r - 1]!) >>> 0;
-            s.ripLo = s.nxLo >>> 0;
-            s.ripHi = s.nxHi >>> 0;
-            continue;
+            const nl = s.nxLo >>> 0;
+            const nh = s.nxHi >>> 0;
+            s.ripLo = nl;
+            s.ripHi = nh;
+            if (s.fetchStale || nl >>> 12 !== pageNo || nh !== pageHi || gen !== ic.gen || s.stop !== 0) break;
+            const o = nl & 0xfff;
+            const next = bs[o];
+            const fn = next?.fn;
+            if (next === undefined || fn === null || fn === undefined || next.length > max - n - events) break;
+            if (nl !== seqLo || (o & 15) === 0) {
+              stats.fetches++;
+              if (itlbHit !== 0) stats.cycles += itlbHit;
+            }
+            b = next;
+            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit);
           }
+          if (r > 0) continue;
           // instruction -r - 1 raised an exception; those before it retired
           n += -r - 1;
           seqLo = (pageLo + b.ends[-r - 1]!) >>> 0;
