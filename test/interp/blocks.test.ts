@@ -72,6 +72,41 @@ describe('compiled blocks run the program corpus exactly as the loop does', () =
   }
 });
 
+/**
+ * A rig running a hot loop: `setup` once, then ECX = rounds times `body` (which may bind labels), DEC ECX, JNE
+ * back; then HLT and `after` (functions the body calls). `small`: data behind the 4 KiB pages at SMALL.
+ */
+function hotLoop(rounds: number, body: (a: Asm) => void, o: { setup?: (a: Asm, r: Rig) => void; after?: (a: Asm) => void; profile?: string; small?: boolean } = {}): () => Rig {
+  return () => {
+    const r = rig(o.profile === undefined ? {} : { profile: o.profile });
+    if (o.small === true) mapSmall(r);
+    const a = new Asm();
+    const top = a.label();
+    a.i(Code.Mov_r32_imm32, R.ECX, imm(rounds));
+    o.setup?.(a, r);
+    a.bind(top);
+    body(a);
+    a.i(Code.Dec_rm32, R.ECX);
+    a.br(Code.Jne_rel32_64, top);
+    a.i(Code.Hlt);
+    o.after?.(a);
+    load(r, a);
+    return r;
+  };
+}
+
+interface BothWays {
+  res: { reason: string; vector?: number };
+  cpu: { regs: Record<string, bigint> };
+}
+/** Run both ways: blocks were compiled, and the result and state are the same; the compiled run's. */
+function sameBothWays(build: () => Rig, max: number): BothWays {
+  const { on, off, compiled } = runBoth(build, max);
+  expect(compiled).toBeGreaterThan(0);
+  expect(on).toEqual(off);
+  return on as BothWays;
+}
+
 /** A loop body the blocks compile: loads, stores, ALU with flags, a multiply, the stack, a call and a return. */
 function loopProgram(iterations: number, extra: (a: Asm) => void = () => {}): Asm {
   const a = new Asm();
@@ -187,32 +222,20 @@ describe('compiled blocks end where the loop would', () => {
   });
 
   it('a shift by a masked count of 0 writes nothing but still clears bits 63:32 of a 32-bit register', () => {
-    const build = (): Rig => {
-      const r = rig();
-      const a = new Asm();
-      const top = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(100));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000));
-      a.bind(top);
-      a.i(Code.Mov_r64_imm64, R.RDX, imm(-1));
-      a.i(Code.Mov_r64_imm64, R.RBX, imm(-1));
-      a.i(Code.Cmp_rm32_imm8, R.ECX, imm(7));
-      a.i(Code.Shr_rm32_imm8, R.EDX, imm(32)); // count 32 & 31 = 0: EDX kept, bits 63:32 cleared, flags kept
-      a.i(Code.Shl_rm64_imm8, R.RBX, imm(64)); // count 64 & 63 = 0: nothing changes
-      a.i(Code.Sar_rm32_imm8, mem(R.RSI, 0), imm(32)); // memory: read, not written
-      a.i(Code.Setb_rm8, R.AL);
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      load(r, a);
-      return r;
-    };
-    const { on, off, compiled } = runBoth(build, 10_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
-    const regs = (on as { cpu: { regs: { rdx: bigint; rbx: bigint } } }).cpu.regs;
-    expect(regs.rdx).toBe(0xffffffffn);
-    expect(regs.rbx).toBe(0xffffffffffffffffn);
+    const on = sameBothWays(
+      hotLoop(100, (a) => {
+        a.i(Code.Mov_r64_imm64, R.RDX, imm(-1));
+        a.i(Code.Mov_r64_imm64, R.RBX, imm(-1));
+        a.i(Code.Cmp_rm32_imm8, R.ECX, imm(7));
+        a.i(Code.Shr_rm32_imm8, R.EDX, imm(32)); // count 32 & 31 = 0: EDX kept, bits 63:32 cleared, flags kept
+        a.i(Code.Shl_rm64_imm8, R.RBX, imm(64)); // count 64 & 63 = 0: nothing changes
+        a.i(Code.Sar_rm32_imm8, mem(R.RSI, 0), imm(32)); // memory: read, not written
+        a.i(Code.Setb_rm8, R.AL);
+      }, { setup: (a) => a.i(Code.Mov_r64_imm64, R.RSI, imm(0x500000)) }),
+      10_000,
+    );
+    expect(on.cpu.regs.rdx).toBe(0xffffffffn);
+    expect(on.cpu.regs.rbx).toBe(0xffffffffffffffffn);
   });
 
   it('a Jcc tested straight from the operands of the ALU operation before it: every condition, edge values', () => {
@@ -224,12 +247,7 @@ describe('compiled blocks end where the loop would', () => {
     const ops = [Code.Cmp_r64_rm64, Code.Cmp_r32_rm32, Code.Sub_r64_rm64, Code.Sub_r32_rm32, Code.Test_rm64_r64, Code.Test_rm32_r32, Code.And_r64_rm64, Code.Or_r32_rm32, Code.Xor_r64_rm64, Code.Add_r32_rm32, Code.Add_r64_rm64];
     const wide = (c: Code) => [Code.Cmp_r64_rm64, Code.Sub_r64_rm64, Code.Test_rm64_r64, Code.And_r64_rm64, Code.Xor_r64_rm64, Code.Add_r64_rm64].includes(c);
     const jccs = [Code.Jo_rel32_64, Code.Jno_rel32_64, Code.Jb_rel32_64, Code.Jae_rel32_64, Code.Je_rel32_64, Code.Jne_rel32_64, Code.Jbe_rel32_64, Code.Ja_rel32_64, Code.Js_rel32_64, Code.Jns_rel32_64, Code.Jp_rel32_64, Code.Jnp_rel32_64, Code.Jl_rel32_64, Code.Jge_rel32_64, Code.Jle_rel32_64, Code.Jg_rel32_64];
-    const build = (): Rig => {
-      const r = rig();
-      const a = new Asm();
-      const top = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK + 2));
-      a.bind(top);
+    const body = (a: Asm) => {
       let k = 0;
       for (const op of ops)
         for (const jcc of jccs)
@@ -242,15 +260,8 @@ describe('compiled blocks end where the loop would', () => {
             a.i(Code.Add_rm64_imm32, R.R9, imm(++k));
             a.bind(skip);
           }
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      load(r, a);
-      return r;
     };
-    const { on, off, compiled } = runBoth(build, 10_000_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
+    sameBothWays(hotLoop(HOT_BLOCK + 2, body), 10_000_000);
   });
 
   it('SHL/SHR/SAR by an immediate, written out in the block: every count class, edge values, flags after each', () => {
@@ -259,15 +270,7 @@ describe('compiled blocks end where the loop would', () => {
       [Code.Shl_rm32_imm8, Code.Shr_rm32_imm8, Code.Sar_rm32_imm8],
       [Code.Shl_rm64_imm8, Code.Shr_rm64_imm8, Code.Sar_rm64_imm8],
     ] as const;
-    const build = (): Rig => {
-      const r = rig();
-      mapSmall(r);
-      const a = new Asm();
-      const top = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK + 2));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
-      a.i(Code.Mov_r64_imm64, R.RSP, imm(0x700000));
-      a.bind(top);
+    const body = (a: Asm) => {
       for (const [w, codes] of shifts.entries())
         for (const code of codes)
           for (const n of w === 0 ? [1, 2, 16, 31] : [1, 2, 31, 32, 33, 63])
@@ -286,109 +289,73 @@ describe('compiled blocks end where the loop would', () => {
               a.i(Code.Xor_r64_rm64, R.R9, R.RAX);
               a.i(Code.Xor_r64_rm64, R.R9, R.RDX);
             }
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      load(r, a);
-      return r;
     };
-    const { on, off, compiled } = runBoth(build, 10_000_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
+    const setup = (a: Asm) => {
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+      a.i(Code.Mov_r64_imm64, R.RSP, imm(0x700000));
+    };
+    sameBothWays(hotLoop(HOT_BLOCK + 2, body, { setup, small: true }), 10_000_000);
   });
 
   it('a read of a never-written page, then a write that allocates its frame, then reads: the new bytes', () => {
     // Compiled reads that find the MMU's read memo use the memo'd frame; a frame not yet allocated (it reads as
     // zeros) must not be kept past the write that allocates it. Sapphire Rapids: the write fills the store-only
     // DTLB, so the data TLB the read memo depends on does not change under it.
-    const build = (): Rig => {
-      const r = rig({ profile: 'sapphire-rapids' });
-      mapSmall(r); // no byte of physical 0x500000.. written yet
-      const a = new Asm();
-      const top = a.label();
+    const body = (a: Asm) => {
       const skip = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(100));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
-      a.bind(top);
       a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 8));
       a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
       a.i(Code.Cmp_rm32_imm8, R.ECX, imm(40)); // the read's block is compiled long before
       a.br(Code.Jne_rel8_64, skip);
       a.i(Code.Mov_rm64_imm32, mem(R.RSI, 8), imm(5));
       a.bind(skip);
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      load(r, a);
-      return r;
     };
-    const { on, off, compiled } = runBoth(build, 100_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
-    expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(5n * 39n);
+    // no byte of physical 0x500000.. written yet
+    const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+    const on = sameBothWays(hotLoop(100, body, { setup, small: true, profile: 'sapphire-rapids' }), 100_000);
+    expect(on.cpu.regs.rbx).toBe(5n * 39n);
   });
 
   it('a compiled store through a 4 KiB alias into a page of code: the code is decoded afresh', () => {
     // The function at physical 0x500000 (`mov eax, imm32; ret`), run through the identity map, is patched through
     // the 4 KiB alias at SMALL by a compiled store after each call; the next call must run the new immediate.
-    const build = (): Rig => {
-      const r = rig();
-      mapSmall(r);
-      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
-      const a = new Asm();
-      const top = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(100));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
-      a.bind(top);
+    const body = (a: Asm) => {
       a.i(Code.Mov_r64_imm64, R.RDX, imm(0x500000));
       a.i(Code.Call_rm64, R.RDX);
       a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
       a.i(Code.Mov_rm32_r32, mem(R.RSI, 1), R.ECX);
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      load(r, a);
-      return r;
     };
-    const { on, off, compiled } = runBoth(build, 100_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
+    const setup = (a: Asm, r: Rig) => {
+      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+    };
+    const on = sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000);
     // round c (100 down to 1) returns what round c + 1 stored: 7 first, then 100, 99, ..., 2
-    expect((on as { cpu: { regs: { rbx: bigint } } }).cpu.regs.rbx).toBe(7n + 5049n);
+    expect(on.cpu.regs.rbx).toBe(7n + 5049n);
   });
 
   it('CALL and RET imm16 in compiled blocks, then a RET to a non-canonical address: #GP at the RET, RSP as before it', () => {
-    const build = (): Rig => {
-      const r = rig();
-      const a = new Asm();
-      const top = a.label();
-      const fn = a.label();
-      const ok = a.label();
-      a.i(Code.Mov_r32_imm32, R.ECX, imm(HOT_BLOCK * 3));
-      a.i(Code.Mov_r64_imm64, R.RDI, 0x8000000000000000n);
-      a.bind(top);
+    const fn = { label: null as ReturnType<Asm['label']> | null };
+    const body = (a: Asm) => {
+      fn.label = a.label();
       a.i(Code.Push_r64, R.RCX);
-      a.br(Code.Call_rel32_64, fn);
+      a.br(Code.Call_rel32_64, fn.label);
       a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
-      a.i(Code.Dec_rm32, R.ECX);
-      a.br(Code.Jne_rel32_64, top);
-      a.i(Code.Hlt);
-      a.bind(fn);
+    };
+    const after = (a: Asm) => {
+      const ok = a.label();
+      a.bind(fn.label!);
       a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSP, 8)); // the pushed RCX
       a.i(Code.Cmp_rm32_imm8, R.ECX, imm(HOT_BLOCK + 5));
       a.br(Code.Jne_rel8_64, ok);
       a.i(Code.Mov_rm64_r64, mem(R.RSP, 0), R.RDI); // a return address that is not canonical
       a.bind(ok);
       a.i(Code.Retnq_imm16, imm(8));
-      load(r, a);
-      return r;
     };
-    const { on, off, compiled } = runBoth(build, 100_000);
-    expect(compiled).toBeGreaterThan(0);
-    expect(on).toEqual(off);
-    const res = (on as { res: { reason: string; vector?: number } }).res;
-    expect(res.reason).toBe('exception');
-    expect(res.vector).toBe(13);
+    const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RDI, 0x8000000000000000n);
+    const on = sameBothWays(hotLoop(HOT_BLOCK * 3, body, { setup, after }), 100_000);
+    expect(on.res.reason).toBe('exception');
+    expect(on.res.vector).toBe(13);
   });
 
   it('random straight-line bodies in a hot loop (fast-check): the same state both ways', () => {
