@@ -328,7 +328,10 @@ export class Mmu {
     return this.translateFull(vaLo, vaHi, acc);
   }
 
-  /** An allowed access hit the L1 4 KiB TLB at `slot`: mark it used, count it; returns the page's base. */
+  /**
+   * An allowed access hit the L1 4 KiB TLB at `slot`: mark it used, count it; returns the page's base. Compiled
+   * blocks write this out for a read that finds the read memo (jit/templates.ts loadV): keep the two in step.
+   */
   private l1Hit(arr: AssocCache, slot: number, pkey: number): number {
     arr.touch(slot);
     this.stats.translations++;

@@ -98,16 +98,22 @@ function loadE(sz: number, X: string): string {
 function loadV(sz: number, X: string): string {
   const read =
     sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
-  const slow = `v = cpu.loadSigned(eLo | 0, eHi, ${sz}, s.accR); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi;' : ''}`;
   return (
     `stats.cycles += s.costLoad; o = eLo & 0xfff; f = M.memoViewR; ` +
     `if (o <= ${4096 - sz} && M.memoPageR === eLo >>> 12 && M.memoHiR === eHi && M.memoAccR === (s.accR & 15) && f !== null && M.memoVerR === M.l1Read.version) { ` +
     `stats.cycles += cpu.dataCost; stats.reads++; M.l1Read.touch(M.memoSlotR); stats.translations++; stats.tlbHits++; stats.cycles += M.l1HitCost; M.lastPageShift = 12; M.lastPkey = M.memoPkeyR; ${read} ` +
-    `} else { ${slow} }`
+    `} else { ${loadCall(sz, 'eLo | 0', 'eHi', 's.accR', X)} }`
   );
 }
-function storeOk(sz: number, lo: string, hi: string): string {
-  return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, s.accW))`;
+
+/** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
+function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
+  return `v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi;' : ''}`;
+}
+
+/** The store of lo/hi at eLo/eHi with its issue cost, as an expression: true when it completed (nothing written else). */
+function storeOk(sz: number, lo: string, hi: string, acc = 's.accW'): string {
+  return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, ${acc}))`;
 }
 
 /**
@@ -227,23 +233,24 @@ const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? r
  * store as a stack access, RSP written only when the store completed.
  */
 function push8(lo: string, hi: string, X: string): string {
-  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; if (!(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, 8, (${lo}) | 0, (${hi}) | 0, s.accSW))) ${X} L[4] = eLo; HH[4] = eHi;`;
+  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; if (!${storeOk(8, lo, hi, 's.accSW')}) ${X} L[4] = eLo; HH[4] = eHi;`;
 }
 
 /** exec/state.ts pop of 8 bytes into v/vh as a stack access; RSP + 8 only when the load completed. */
 function pop8(X: string): string {
-  return `stats.cycles += s.costLoad; v = cpu.loadSigned(L[4], HH[4], 8, s.accSR); if (cpu.xv >= 0) ${X} vh = cpu.loadHi; t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+  return `stats.cycles += s.costLoad; ${loadCall(8, 'L[4]', 'HH[4]', 's.accSR', X)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
 }
 
 /**
  * control.ts jumpRel / jumpAbs after the taken cost: target = next RIP + rel8/rel32 (carried into the high half);
- * #GP(0) at the branch when it is not canonical.
+ * #GP(0) at the branch when it is not canonical; then `before` (CALL's push, which leaves lo/hi alone) and the
+ * jump.
  */
-function jumpTaken(d: Insn, site: Site): string {
+function jumpTaken(d: Insn, site: Site, before = ''): string {
   return (
     `stats.cycles += s.costTaken; ` +
     `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
-    `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${site.X} } s.nxLo = lo; s.nxHi = hi >>> 0;`
+    `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = lo; s.nxHi = hi >>> 0;`
   );
 }
 
@@ -350,9 +357,7 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === call) {
     // control.ts call: the target first (#GP(0) when not canonical, nothing pushed), then the return address
     return {
-      js:
-        `stats.cycles += s.costTaken; t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
-        `if (!cpu.mmu.isCanonical(hi)) { cpu.raise(13, 0); ${X} } nl = lo; v = hi; ${push8(site.nxLo, site.nxHi, X)} s.nxLo = nl; s.nxHi = v >>> 0;`,
+      js: jumpTaken(d, site, push8(site.nxLo, site.nxHi, X)),
       writes: true,
       branch: true,
       flags: 'keep',
