@@ -202,11 +202,14 @@ export function cond(s: St, cc: number): boolean {
 
 // A faulting store must leave the flags as they were: handlers that record flags before their store save the
 // lazy flags state (small) in scratch and put it back when the store faults. Not reentrant: save, compute,
-// store, restore, with no other save in between.
-let svOp = 0, svSz = 0, svRaw = 0, svRLo = 0, svRHi = 0, svCin = 0, svALo = 0, svAHi = 0, svBLo = 0, svBHi = 0;
+// store, restore, with no other save in between. The scratch is a typed array: module variables holding numbers
+// outside the small-integer range (addresses, results) would be heap numbers, one allocated per save.
+const SV = new Float64Array(10);
 export function saveFlags(s: St): void {
-  svOp = s.fOp; svSz = s.fSz; svRaw = s.fRaw; svRLo = s.fResLo; svRHi = s.fResHi; svCin = s.fCin; svALo = s.fALo; svAHi = s.fAHi; svBLo = s.fBLo; svBHi = s.fBHi;
+  SV[0] = s.fOp; SV[1] = s.fSz; SV[2] = s.fRaw; SV[3] = s.fResLo; SV[4] = s.fResHi;
+  SV[5] = s.fCin; SV[6] = s.fALo; SV[7] = s.fAHi; SV[8] = s.fBLo; SV[9] = s.fBHi;
 }
 export function restoreFlags(s: St): void {
-  s.fOp = svOp; s.fSz = svSz; s.fRaw = svRaw; s.fResLo = svRLo; s.fResHi = svRHi; s.fCin = svCin; s.fALo = svALo; s.fAHi = svAHi; s.fBLo = svBLo; s.fBHi = svBHi;
+  s.fOp = SV[0]!; s.fSz = SV[1]!; s.fRaw = SV[2]!; s.fResLo = SV[3]!; s.fResHi = SV[4]!;
+  s.fCin = SV[5]!; s.fALo = SV[6]!; s.fAHi = SV[7]!; s.fBLo = SV[8]!; s.fBHi = SV[9]!;
 }

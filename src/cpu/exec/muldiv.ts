@@ -10,50 +10,52 @@ import type { Insn } from '../decode/insn.js';
 import { F_EXPL } from './flags.js';
 import { getR, readE, setR, type St } from './state.js';
 
-// 32x32 -> 64 unsigned product into mLo/mHi (module scratch: no allocation).
-let mLo = 0;
-let mHi = 0;
+// Results of the helpers below go to a typed-array scratch, not to module variables: a module (context) variable
+// holding a number outside the small-integer range is a heap number, so each such store would allocate one.
+const W = new Float64Array(10);
+const M_LO = 0, M_HI = 1, P0 = 2, P1 = 3, P2 = 4, P3 = 5, Q_LO = 6, Q_HI = 7, RM_LO = 8, RM_HI = 9;
+
+// 32x32 -> 64 unsigned product into W[M_LO], W[M_HI].
 function mul32(a: number, b: number): void {
   a >>>= 0;
   b >>>= 0;
   const aL = a & 0xffff, aH = a >>> 16, bL = b & 0xffff, bH = b >>> 16;
   const ll = aL * bL, lh = aL * bH, hl = aH * bL, hh = aH * bH;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  mLo = ((mid << 16) | (ll & 0xffff)) >>> 0;
-  mHi = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
+  W[M_LO] = ((mid << 16) | (ll & 0xffff)) >>> 0;
+  W[M_HI] = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-// 64x64 -> 128 unsigned product into p0..p3 (32-bit words, p0 lowest).
-let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+// 64x64 -> 128 unsigned product into W[P0..P3] (32-bit words, P0 lowest).
 function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   mul32(aLo, bLo);
-  p0 = mLo;
-  let c1 = mHi;
+  W[P0] = W[M_LO];
+  let c1 = W[M_HI];
   mul32(aLo, bHi);
-  let c2 = mHi;
-  c1 += mLo;
+  let c2 = W[M_HI];
+  c1 += W[M_LO];
   mul32(aHi, bLo);
-  c2 += mHi;
-  c1 += mLo;
+  c2 += W[M_HI];
+  c1 += W[M_LO];
   mul32(aHi, bHi);
-  let c3 = mHi;
-  c2 += mLo + (c1 - (c1 >>> 0)) / 4294967296; // carries (c1, c2 < 2^35)
-  p1 = c1 >>> 0;
+  let c3 = W[M_HI];
+  c2 += W[M_LO] + (c1 - (c1 >>> 0)) / 4294967296; // carries (c1, c2 < 2^35)
+  W[P1] = c1 >>> 0;
   c3 += (c2 - (c2 >>> 0)) / 4294967296;
-  p2 = c2 >>> 0;
-  p3 = c3 >>> 0;
+  W[P2] = c2 >>> 0;
+  W[P3] = c3 >>> 0;
 }
 
-/** Signed 64x64 -> 128 into p0..p3: the unsigned product, high half corrected for negative operands. */
+/** Signed 64x64 -> 128 into W[P0]..W[P3]: the unsigned product, high half corrected for negative operands. */
 function imul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   mul64(aLo, aHi, bLo, bHi);
   if ((aHi | 0) < 0) sub64hi(bLo, bHi);
   if ((bHi | 0) < 0) sub64hi(aLo, aHi);
 }
 function sub64hi(lo: number, hi: number): void {
-  const l = p2 - (lo >>> 0);
-  p2 = l >>> 0;
-  p3 = (p3 - (hi >>> 0) - (l < 0 ? 1 : 0)) >>> 0;
+  const l = W[P2] - (lo >>> 0);
+  W[P2] = l >>> 0;
+  W[P3] = (W[P3] - (hi >>> 0) - (l < 0 ? 1 : 0)) >>> 0;
 }
 
 function flagsMul(s: St, sz: number, lo: number, hi: number, overflow: boolean): void {
@@ -81,40 +83,40 @@ export function mulE(s: St, d: Insn): void {
     flagsMul(s, 2, r & 0xffff, 0, r > 0xffff);
   } else if (sz === 4) {
     mul32(s.lo[0], bLo);
-    const lo = mLo, hi = mHi;
+    const lo = W[M_LO], hi = W[M_HI];
     setR(s, 0, 4, lo, 0);
     setR(s, 2, 4, hi, 0);
     flagsMul(s, 4, lo, 0, hi !== 0);
   } else {
     mul64(s.lo[0], s.hi[0], bLo, bHi);
-    setR(s, 0, 8, p0, p1);
-    setR(s, 2, 8, p2, p3);
-    flagsMul(s, 8, p0, p1, (p2 | p3) !== 0);
+    setR(s, 0, 8, W[P0], W[P1]);
+    setR(s, 2, 8, W[P2], W[P3]);
+    flagsMul(s, 8, W[P0], W[P1], (W[P2] | W[P3]) !== 0);
   }
 }
 
-/** Signed product of two operands at size sz into p0..p3 (low..high); small sizes fit in p0/p1. */
+/** Signed product of two operands at size sz into W[P0]..W[P3] (low..high); small sizes fit in W[P0]/W[P1]. */
 function imulSized(sz: number, aLo: number, aHi: number, bLo: number, bHi: number): boolean {
   if (sz === 1 || sz === 2) {
     const sh = 32 - sz * 8;
     const r = ((aLo << sh) >> sh) * ((bLo << sh) >> sh);
-    p0 = r >>> 0;
-    p1 = r < 0 ? 0xffffffff : 0;
+    W[P0] = r >>> 0;
+    W[P1] = r < 0 ? 0xffffffff : 0;
     const lim = sz === 1 ? 0x80 : 0x8000;
     return r < -lim || r >= lim;
   }
   if (sz === 4) {
     mul32(aLo, bLo);
-    let hi = mHi;
+    let hi = W[M_HI];
     if ((aLo | 0) < 0) hi = (hi - (bLo >>> 0)) >>> 0;
     if ((bLo | 0) < 0) hi = (hi - (aLo >>> 0)) >>> 0;
-    p0 = mLo;
-    p1 = hi;
-    return hi !== ((mLo | 0) < 0 ? 0xffffffff : 0);
+    W[P0] = W[M_LO];
+    W[P1] = hi;
+    return hi !== ((W[M_LO] | 0) < 0 ? 0xffffffff : 0);
   }
   imul64(aLo, aHi, bLo, bHi);
-  const ext = (p1 | 0) < 0 ? 0xffffffff : 0;
-  return p2 !== ext || p3 !== ext;
+  const ext = (W[P1] | 0) < 0 ? 0xffffffff : 0;
+  return W[P2] !== ext || W[P3] !== ext;
 }
 
 /** IMUL Ev (F6/F7 /5): full-width signed product into rDX:rAX. */
@@ -123,18 +125,18 @@ export function imulE(s: St, d: Insn): void {
   const bLo = readE(s, d, sz);
   if (s.cpu.xv >= 0) return;
   const ov = imulSized(sz, s.lo[0], s.hi[0], bLo, s.vHi);
-  if (sz === 1) setR(s, 0, 2, p0, 0);
+  if (sz === 1) setR(s, 0, 2, W[P0], 0);
   else if (sz === 2) {
-    setR(s, 0, 2, p0, 0);
-    setR(s, 2, 2, p0 >>> 16, 0);
+    setR(s, 0, 2, W[P0], 0);
+    setR(s, 2, 2, W[P0] >>> 16, 0);
   } else if (sz === 4) {
-    setR(s, 0, 4, p0, 0);
-    setR(s, 2, 4, p1, 0);
+    setR(s, 0, 4, W[P0], 0);
+    setR(s, 2, 4, W[P1], 0);
   } else {
-    setR(s, 0, 8, p0, p1);
-    setR(s, 2, 8, p2, p3);
+    setR(s, 0, 8, W[P0], W[P1]);
+    setR(s, 2, 8, W[P2], W[P3]);
   }
-  flagsMul(s, sz, p0, p1, ov);
+  flagsMul(s, sz, W[P0], W[P1], ov);
 }
 
 /** IMUL Gv,Ev (0F AF) and IMUL Gv,Ev,imm (69, 6B: d.imm2 = 1): truncated signed product. */
@@ -146,26 +148,25 @@ export function imulGE(s: St, d: Insn): void {
   const aLo = d.imm2 === 1 ? d.immLo : getR(s, d.reg, sz);
   const aHi = d.imm2 === 1 ? d.immHi : sz === 8 ? s.hi[d.reg] : 0;
   const ov = imulSized(sz, aLo, aHi, bLo, bHi);
-  setR(s, d.reg, sz, p0, p1);
-  flagsMul(s, sz, p0, sz === 8 ? p1 : 0, ov);
+  setR(s, d.reg, sz, W[P0], W[P1]);
+  flagsMul(s, sz, W[P0], sz === 8 ? W[P1] : 0, ov);
 }
 
-// Unsigned division of (nh:nl) by d, `bits` wide each half, into qLo/qHi and rmLo/rmHi. Requires nh < d.
-let qLo = 0, qHi = 0, rmLo = 0, rmHi = 0;
+// Unsigned division of (nh:nl) by d, `bits` wide each half, into W[Q_LO], W[Q_HI] and W[RM_LO], W[RM_HI]. Requires nh < d.
 function udiv(nhLo: number, nhHi: number, nlLo: number, nlHi: number, dLo: number, dHi: number, bits: number): void {
   dLo >>>= 0;
   dHi >>>= 0;
   if (bits === 32 && nhLo === 0) {
     // common case: 32-bit dividend
-    qLo = Math.floor((nlLo >>> 0) / dLo) >>> 0;
-    rmLo = ((nlLo >>> 0) - qLo * dLo) >>> 0;
-    qHi = rmHi = 0;
+    W[Q_LO] = Math.floor((nlLo >>> 0) / dLo) >>> 0;
+    W[RM_LO] = ((nlLo >>> 0) - W[Q_LO] * dLo) >>> 0;
+    W[Q_HI] = W[RM_HI] = 0;
     return;
   }
   if (bits === 64 && nhLo === 0 && nhHi === 0 && nlHi === 0 && dHi === 0) {
-    qLo = Math.floor((nlLo >>> 0) / dLo) >>> 0;
-    rmLo = ((nlLo >>> 0) - qLo * dLo) >>> 0;
-    qHi = rmHi = 0;
+    W[Q_LO] = Math.floor((nlLo >>> 0) / dLo) >>> 0;
+    W[RM_LO] = ((nlLo >>> 0) - W[Q_LO] * dLo) >>> 0;
+    W[Q_HI] = W[RM_HI] = 0;
     return;
   }
   let rl = nhLo >>> 0, rh = nhHi >>> 0;
@@ -184,10 +185,10 @@ function udiv(nhLo: number, nhHi: number, nlLo: number, nlHi: number, dLo: numbe
       else ql |= 1 << i;
     }
   }
-  qLo = ql >>> 0;
-  qHi = qh >>> 0;
-  rmLo = rl;
-  rmHi = rh;
+  W[Q_LO] = ql >>> 0;
+  W[Q_HI] = qh >>> 0;
+  W[RM_LO] = rl;
+  W[RM_HI] = rh;
 }
 
 function divideError(s: St): void {
@@ -217,15 +218,15 @@ export function divE(s: St, d: Insn): void {
   if (sz === 4) {
     if (s.lo[2] >>> 0 >= dLo >>> 0) return divideError(s);
     udiv(s.lo[2], 0, s.lo[0], 0, dLo, 0, 32);
-    setR(s, 0, 4, qLo, 0);
-    setR(s, 2, 4, rmLo, 0);
+    setR(s, 0, 4, W[Q_LO], 0);
+    setR(s, 2, 4, W[RM_LO], 0);
     return;
   }
   const hh = s.hi[2] >>> 0, hl = s.lo[2] >>> 0;
   if (hh > dHi >>> 0 || (hh === dHi >>> 0 && hl >= dLo >>> 0)) return divideError(s);
   udiv(hl, hh, s.lo[0], s.hi[0], dLo, dHi, 64);
-  setR(s, 0, 8, qLo, qHi);
-  setR(s, 2, 8, rmLo, rmHi);
+  setR(s, 0, 8, W[Q_LO], W[Q_HI]);
+  setR(s, 2, 8, W[RM_LO], W[RM_HI]);
 }
 
 /** IDIV Ev (F6/F7 /7): signed, quotient truncated toward zero, remainder with the dividend's sign. */
@@ -277,10 +278,10 @@ export function idivE(s: St, d: Insn): void {
   udiv(nh, nhh, nl, nlh, dLo, wide ? dHi : 0, wide ? 64 : 32);
   const qNeg = nNeg !== dNeg;
   // |q| must be <= 2^(n-1) - 1, or 2^(n-1) when negative
-  const top = wide ? qHi >>> 0 : qLo >>> 0;
-  const rest = wide ? qLo >>> 0 : 0;
+  const top = wide ? W[Q_HI] >>> 0 : W[Q_LO] >>> 0;
+  const rest = wide ? W[Q_LO] >>> 0 : 0;
   if (top > 0x80000000 || (top === 0x80000000 && (!qNeg || rest !== 0))) return divideError(s);
-  let ql = qLo, qh = qHi, rl = rmLo, rh = rmHi;
+  let ql = W[Q_LO], qh = W[Q_HI], rl = W[RM_LO], rh = W[RM_HI];
   if (qNeg) {
     ql = (~ql + 1) >>> 0;
     qh = (~qh + (ql === 0 ? 1 : 0)) >>> 0;

@@ -48,7 +48,7 @@ export function shiftOp(s: St, op: number, sz: number, lo: number, hi: number, n
   const mask = sz === 4 || sz === 8 ? 0xffffffff : (1 << bits) - 1;
   let cf = 0;
   if (sz < 8) {
-    lo = (lo & mask) >>> 0;
+    lo &= mask; // an int32, like the operand: int32 on one path and uint32 on another would box it
     hi = 0;
   }
   s.rHi = 0;
@@ -86,10 +86,16 @@ export function shiftOp(s: St, op: number, sz: number, lo: number, hi: number, n
       return;
     }
     default:
-      rotate(s, op, sz, lo, hi, n);
+      // int32 halves across the call: a uint32 argument of 2^31 or more would be boxed in a heap number
+      rotate(s, op, sz, lo | 0, hi | 0, n);
   }
 }
 
+/**
+ * A rotate (op 0-3) of v (int32 halves) by n: the result in rLo/rHi, CF and OF set. Every local stays an int32
+ * (no `>>> 0` until the stores): a variable that is an int32 on one path and a uint32 on another is kept boxed
+ * by V8, one heap number per rotate.
+ */
 function rotate(s: St, op: number, sz: number, lo: number, hi: number, n: number): void {
   const bits = sz * 8;
   const f = getFlags(s);
@@ -104,12 +110,12 @@ function rotate(s: St, op: number, sz: number, lo: number, hi: number, n: number
         shl64(s, lo, hi, k2);
         const aLo = s.rLo, aHi = s.rHi;
         shr64(s, lo, hi, 64 - k2, false);
-        rLo = (aLo | s.rLo) >>> 0;
-        rHi = (aHi | s.rHi) >>> 0;
+        rLo = aLo | s.rLo;
+        rHi = aHi | s.rHi;
       } else {
-        const mask = sz === 4 ? 0xffffffff : (1 << bits) - 1;
+        const mask = sz === 4 ? -1 : (1 << bits) - 1;
         const k2 = op === 0 ? k : bits - k;
-        rLo = (((lo << k2) | (lo >>> (bits - k2))) & mask) >>> 0;
+        rLo = ((lo << k2) | (lo >>> (bits - k2))) & mask;
       }
     }
   } else {
@@ -118,13 +124,13 @@ function rotate(s: St, op: number, sz: number, lo: number, hi: number, n: number
     for (let i = 0; i < k; i++) {
       if (op === 2) {
         const out = sz === 8 ? hi >>> 31 : (lo >>> (bits - 1)) & 1;
-        if (sz === 8) hi = ((hi << 1) | (lo >>> 31)) >>> 0;
-        lo = sz === 4 || sz === 8 ? ((lo << 1) | cf) >>> 0 : ((lo << 1) | cf) & ((1 << bits) - 1);
+        if (sz === 8) hi = (hi << 1) | (lo >>> 31);
+        lo = sz === 4 || sz === 8 ? (lo << 1) | cf : ((lo << 1) | cf) & ((1 << bits) - 1);
         cf = out;
       } else {
         const out = lo & 1;
-        lo = sz === 8 ? ((lo >>> 1) | (hi << 31)) >>> 0 : ((lo >>> 1) | (cf << (bits - 1))) >>> 0;
-        if (sz === 8) hi = ((hi >>> 1) | (cf << 31)) >>> 0;
+        lo = sz === 8 ? (lo >>> 1) | (hi << 31) : (lo >>> 1) | (cf << (bits - 1));
+        if (sz === 8) hi = (hi >>> 1) | (cf << 31);
         cf = out;
       }
     }

@@ -238,7 +238,7 @@ export function load(s: St, lo: number, hi: number, sz: number, acc: number): nu
   if (s.watch) s.memHook(s, false, lo, hi, sz, 0, 0);
   s.cpu.stats.cycles += s.costLoad; // issue cost; the core charges the translation and the data access
   const v = s.cpu.loadSigned(lo | 0, hi | 0, sz, acc); // int32 halves: small integers, never boxed across a call
-  s.vHi = sz === 8 ? s.cpu.loadHi : 0;
+  s.vHi = sz === 8 ? s.cpu.loadHi | 0 : 0; // an int32 (the public `load` leaves it unsigned): never a boxed double
   return v;
 }
 

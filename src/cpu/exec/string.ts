@@ -19,9 +19,8 @@ export const STR_STOS = 2;
 export const STR_LODS = 3;
 export const STR_SCAS = 4;
 
-// Scratch for the source address.
-let aLo = 0;
-let aHi = 0;
+// Scratch for the source address (a typed array: a module variable would hold an address as a heap number).
+const SA = new Float64Array(2);
 function srcAddr(s: St, d: Insn): void {
   let lo = s.lo[6] >>> 0;
   let hi = d.asz === 4 ? 0 : s.hi[6];
@@ -30,8 +29,8 @@ function srcAddr(s: St, d: Insn): void {
     lo = x >>> 0;
     hi = hi + (d.seg === 4 ? s.fsHi : s.gsHi) + (x > 0xffffffff ? 1 : 0);
   }
-  aLo = lo;
-  aHi = hi | 0;
+  SA[0] = lo;
+  SA[1] = hi | 0;
 }
 
 /** Advance a pointer register by delta (|delta| <= 8) at the address size. */
@@ -56,7 +55,7 @@ export function stringOp(s: St, d: Insn): void {
     switch (op) {
       case STR_MOVS: {
         srcAddr(s, d);
-        const v = load(s, aLo, aHi, sz, s.accR);
+        const v = load(s, SA[0]!, SA[1]!, sz, s.accR);
         if (s.cpu.xv >= 0) break;
         if (!store(s, s.lo[7], a32 ? 0 : s.hi[7], sz, v, s.vHi, s.accW)) break;
         step(s, 6, delta, a32);
@@ -69,7 +68,7 @@ export function stringOp(s: St, d: Insn): void {
         break;
       case STR_LODS: {
         srcAddr(s, d);
-        const v = load(s, aLo, aHi, sz, s.accR);
+        const v = load(s, SA[0]!, SA[1]!, sz, s.accR);
         if (s.cpu.xv >= 0) break;
         setR(s, 0, sz, v, s.vHi);
         step(s, 6, delta, a32);
@@ -77,7 +76,7 @@ export function stringOp(s: St, d: Insn): void {
       }
       case STR_CMPS: {
         srcAddr(s, d);
-        const a = load(s, aLo, aHi, sz, s.accR);
+        const a = load(s, SA[0]!, SA[1]!, sz, s.accR);
         if (s.cpu.xv >= 0) break;
         const ah = s.vHi;
         const b = load(s, s.lo[7], a32 ? 0 : s.hi[7], sz, s.accR);

@@ -108,7 +108,7 @@ function loadV(sz: number, X: string): string {
 
 /** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
 function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
-  return `v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi;' : ''}`;
+  return `v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi | 0;' : ''}`;
 }
 
 /** The store of lo/hi at eLo/eHi with its issue cost, as an expression: true when it completed (nothing written else). */
