@@ -15,6 +15,7 @@ import { HOT_BLOCK } from '../../src/cpu/jit/block.js';
 import { runElf } from '../../src/loader/index.js';
 import { OPT_LEVELS, PROGRAM_NAMES, readElf } from '../programs/corpus.js';
 import type { Cpu } from '../../src/cpu/cpu.js';
+import type { ProfileOverrides } from '../../src/cpu/profiles.js';
 
 /**
  * Linear SMALL.. maps the 64 KiB at physical 0x500000 (the data the state compares) with 4 KiB pages: the rig's
@@ -76,9 +77,13 @@ describe('compiled blocks run the program corpus exactly as the loop does', () =
  * A rig running a hot loop: `setup` once, then ECX = rounds times `body` (which may bind labels), DEC ECX, JNE
  * back; then HLT and `after` (functions the body calls). `small`: data behind the 4 KiB pages at SMALL.
  */
-function hotLoop(rounds: number, body: (a: Asm) => void, o: { setup?: (a: Asm, r: Rig) => void; after?: (a: Asm) => void; profile?: string; small?: boolean } = {}): () => Rig {
+function hotLoop(
+  rounds: number,
+  body: (a: Asm) => void,
+  o: { setup?: (a: Asm, r: Rig) => void; after?: (a: Asm) => void; profile?: string; profileOverrides?: ProfileOverrides; small?: boolean } = {},
+): () => Rig {
   return () => {
-    const r = rig(o.profile === undefined ? {} : { profile: o.profile });
+    const r = rig({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.profileOverrides === undefined ? {} : { profileOverrides: o.profileOverrides }) });
     if (o.small === true) mapSmall(r);
     const a = new Asm();
     const top = a.label();
@@ -447,6 +452,54 @@ describe('compiled blocks end where the loop would', () => {
       }),
       { seed: 0xb10c, numRuns: 80 },
     );
+  });
+});
+
+describe('block functions are shared by the machines that run the same code', () => {
+  /** The compiled functions of the blocks in the rig's code page. */
+  const compiledFns = (r: Rig): Set<unknown> => {
+    const page = icacheOf(r.m.memory).page(Number(CODE >> 12n));
+    return new Set((page.blocks ?? []).filter((b) => b?.fn != null).map((b) => b!.fn));
+  };
+  // ALU, a multiply, a load and a read-modify-write through the 4 KiB pages, a taken and a not-taken branch
+  const body = (a: Asm) => {
+    const skip = a.label();
+    a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 8));
+    a.i(Code.Imul_r64_rm64_imm8, R.RDX, R.RAX, imm(3));
+    a.i(Code.Add_r64_rm64, R.RBX, R.RDX);
+    a.i(Code.Add_rm64_r64, mem(R.RSI, 8), R.RCX);
+    a.i(Code.Test_rm32_imm32, R.ECX, imm(1));
+    a.br(Code.Je_rel8_64, skip);
+    a.i(Code.Xor_r64_rm64, R.RBX, R.RCX);
+    a.bind(skip);
+  };
+  const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+
+  it('a second machine runs the first one\'s functions; other costs get other functions, each charging its own', () => {
+    const first = hotLoop(200, body, { setup, small: true })();
+    first.cpu.run({ maxInstructions: 100_000 });
+    const fns = compiledFns(first);
+    expect(fns.size).toBeGreaterThan(0);
+    const second = hotLoop(200, body, { setup, small: true })();
+    second.cpu.run({ maxInstructions: 100_000 });
+    expect(compiledFns(second)).toEqual(fns);
+    for (const fn of compiledFns(second)) expect(fns.has(fn)).toBe(true);
+    expect(state(second.cpu)).toEqual(state(first.cpu));
+
+    // Other class costs: the records' costs are constants of the generated code, so these blocks get their own
+    // functions, and the run charges this profile's cycles exactly as the loop does.
+    const profileOverrides: ProfileOverrides = { insn: { alu: 3, mul: 7 } };
+    const dear = sameBothWays(hotLoop(200, body, { setup, small: true, profileOverrides }), 100_000) as BothWays & { cpu: { stats: { cycles: number } } };
+    const third = hotLoop(200, body, { setup, small: true, profileOverrides })();
+    third.cpu.run({ maxInstructions: 100_000 });
+    const costs = (r: Rig) => new Map((icacheOf(r.m.memory).page(Number(CODE >> 12n)).blocks ?? []).filter((b) => b?.fn != null).map((b) => [b!.fn, b!.insns.map((d) => d.cost).join()]));
+    const firstCosts = costs(first);
+    const thirdCosts = [...costs(third)];
+    expect(thirdCosts.filter(([fn]) => !fns.has(fn)).length).toBeGreaterThan(0);
+    // shared only where the costs are the same (a lone Jcc: its cycles come from the machine's state)
+    for (const [fn, c] of thirdCosts) if (fns.has(fn)) expect(c).toBe(firstCosts.get(fn));
+    expect(dear.cpu.stats.cycles).toBeGreaterThan(first.cpu.stats.cycles);
+    expect(dear.cpu.regs).toEqual(state(first.cpu).regs);
   });
 });
 

@@ -3,6 +3,7 @@
 import { Machine } from '../../src/cpu/machine.js';
 import { enterLongMode } from '../../src/cpu/machine.js';
 import { PageTableBuilder } from '../../src/mmu/builder.js';
+import type { ProfileOverrides } from '../../src/cpu/profiles.js';
 import type { Cpu } from '../../src/cpu/cpu.js';
 import { Asm } from './asm.js';
 
@@ -15,8 +16,8 @@ export interface Rig {
   pt: PageTableBuilder;
 }
 
-export function rig(opts: { cpl?: 0 | 3; map?: boolean; profile?: string } = {}): Rig {
-  const m = new Machine({ memory: 256 * 2 ** 20, profile: opts.profile });
+export function rig(opts: { cpl?: 0 | 3; map?: boolean; profile?: string; profileOverrides?: ProfileOverrides } = {}): Rig {
+  const m = new Machine({ memory: 256 * 2 ** 20, profile: opts.profile, profileOverrides: opts.profileOverrides });
   const pt = new PageTableBuilder(m.memory, { start: 0x4000000, end: 0x4100000 });
   if (opts.map !== false) for (let i = 0n; i < 32n; i++) pt.map(i << 21n, i << 21n, 2097152, { write: true, user: true });
   const cpu = m.cpus[0];

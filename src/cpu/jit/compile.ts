@@ -28,38 +28,41 @@ import { shiftOp } from '../exec/shift.js';
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
 const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags, shiftOp };
 /**
- * Factories shared by every machine of the process, found by the block's start offset, bytes and costs (which
- * determine its source: decoding is a function of the bytes); the records and handlers are arguments. The
- * functions a factory makes share V8's feedback and optimized code, so the same code run again on a new machine
- * (a test suite, a benchmark's repetitions) starts compiled instead of interpreted.
+ * Block functions shared by every machine of the process, found by the block's start offset, bytes and costs:
+ * these determine its source and its records (decoding is a function of the bytes; a record is never changed
+ * after it is prepared), and everything that belongs to a machine is an argument. So the same code run on a new
+ * machine (a test suite, a benchmark's repetitions) runs the function V8 has already optimized, instead of a new
+ * closure that starts in the interpreter and is compiled again.
  */
-const FACTORIES = new Map<string, Factory>();
+const BLOCK_FNS = new Map<string, BlockFn>();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const MAX_FACTORIES = 4096; // bounded: a few KB of source and its code each
+const MAX_BLOCK_FNS = 4096; // bounded: a few KB of source and its code each
 
 /**
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
  * Security Policy); the caller turns compilation off then.
  */
 export function compileBlock(b: Block, frame: DataView): BlockFn {
-  // A cheap key for the factory cache: a block met again on another machine skips generating its source.
+  // The cache key: a block met again (on this machine after its page was rewritten, or on another) is not
+  // generated and compiled again.
   const insns = b.insns;
   let key = `${b.start}`;
   for (const d of insns) key += `,${d.cost}`;
   key += ':';
   for (let o = b.start; o < b.ends[insns.length - 1]!; o++) key += HEX[frame.getUint8(o)];
-  let make = FACTORIES.get(key);
-  if (make === undefined) {
+  let fn = BLOCK_FNS.get(key);
+  if (fn === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    make = new Function('H', 'F', 'D', blockSource(b)) as Factory;
-    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
-    FACTORIES.set(key, make);
+    const make = new Function('H', 'F', 'D', blockSource(b)) as Factory;
+    fn = make(
+      HELPERS,
+      insns.map((d) => d.fn),
+      insns.slice(),
+    );
+    if (BLOCK_FNS.size >= MAX_BLOCK_FNS) BLOCK_FNS.clear();
+    BLOCK_FNS.set(key, fn);
   }
-  return make(
-    HELPERS,
-    insns.map((d) => d.fn),
-    insns.slice(),
-  );
+  return fn;
 }
 
 /** The source of a block's factory: `(H, F, D) => block function` (H the helpers, F the handlers, D the records). */
