@@ -1,6 +1,6 @@
 /**
- * The MMU's hit memo (Mmu.translate: the last read and the last write taken on the L1 4 KiB path, found again
- * without the set scan and the rights check) must be invisible: the same results, faults, statistics and TLB
+ * The MMU's hit memo (Mmu.translate: recent reads and writes taken on the L1 4 KiB path, direct-mapped by page
+ * number, found again without the set scan and the rights check) must be invisible: the same results, faults, statistics and TLB
  * replacement as with the memo forgotten before every access. Two machines run the same random sequence of
  * hot-path loads and stores (Cpu.loadSigned / Cpu.store), PKRS/PKRU/AC/CR0.WP/SMAP changes, PTE edits in memory
  * without an invalidation (stale entries must stay as stale as the TLB keeps them), INVLPG and CR3 reloads;
@@ -19,6 +19,10 @@ const PAGES = 10;
 // Pages 64 KiB apart share an L1 DTLB set (16 sets on every profile) and the store TLB holds 16 entries or
 // fewer: fills evict, so the memo's array changes under it; few pages, so that accesses repeat.
 const STRIDE = 16 * 4096;
+// and pages in other sets, whose memo entries are apart (or collide with the first ones'), so that the memo holds
+// several pages at once and an access finds an entry made long before
+const MORE = 6;
+const pageVa = (p: number): number => 0x40000000 + (p < PAGES ? p * STRIDE : (160 + (p - PAGES) * 5) * 4096);
 
 type Op =
   | { k: 'load'; page: number; off: number; size: 1 | 2 | 4 | 8; user: boolean }
@@ -30,7 +34,7 @@ type Op =
   | { k: 'cr3' }
   | { k: 'again' };
 
-const page = fc.integer({ min: 0, max: PAGES - 1 });
+const page = fc.integer({ min: 0, max: PAGES + MORE - 1 });
 const size = fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const);
 // PKRS/PKRU values that deny one of the two keys in use at most, so that most accesses pass and the memo has something to keep
 const keyBits = fc.oneof(fc.constant(0), fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 3 })).map(([k, b]) => b << (2 * k)));
@@ -50,22 +54,22 @@ function machine(): { m: Machine; cpu: Cpu; b: PageTableBuilder } {
   const m = new Machine({ memory: 2 ** 30 });
   const cpu = m.cpu(0);
   const b = new PageTableBuilder(m.memory, { start: 0x100000, end: 0x200000 });
-  for (let i = 0; i < PAGES; i++) b.map(0x40000000n + BigInt(i * STRIDE), 0x400000n + BigInt(i) * 4096n, 4096, { write: true, user: i % 3 === 1, pkey: i % 2 });
+  for (let i = 0; i < PAGES + MORE; i++) b.map(BigInt(pageVa(i)), 0x400000n + BigInt(i) * 4096n, 4096, { write: true, user: i % 3 === 1, pkey: i % 2 });
   enterLongMode(cpu, { cr3: b.root, cr4: CR4_PKE | CR4_PKS | CR4_SMAP | CR4_PGE, wp: true });
   return { m, cpu, b };
 }
 
 /** The reference forgets the memo by its fields, not through keysChanged (whose callers are under test). */
 function forgetMemo(cpu: Cpu): void {
-  const mmu = cpu.mmu as unknown as { memoAccR: number; memoAccW: number };
-  expect(typeof mmu.memoAccR).toBe('number');
-  mmu.memoAccR = -1;
-  mmu.memoAccW = -1;
+  const mmu = cpu.mmu as unknown as { memoAccR: Int32Array; memoAccW: Int32Array };
+  expect(mmu.memoAccR).toBeInstanceOf(Int32Array);
+  mmu.memoAccR.fill(-1);
+  mmu.memoAccW.fill(-1);
 }
 
 function apply(x: { m: Machine; cpu: Cpu; b: PageTableBuilder }, o: Op, forget: boolean): unknown {
   const { cpu, b } = x;
-  const va = 0x40000000 + (o.k === 'load' || o.k === 'store' || o.k === 'pte' || o.k === 'invlpg' ? o.page * STRIDE : 0);
+  const va = o.k === 'load' || o.k === 'store' || o.k === 'pte' || o.k === 'invlpg' ? pageVa(o.page) : 0x40000000;
   switch (o.k) {
     case 'load':
     case 'store': {

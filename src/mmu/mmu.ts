@@ -86,6 +86,10 @@ export interface MmuStats {
   tlbInvalidations: number;
 }
 
+/** Entries of the MMU's hit memo per access kind (reads, writes), direct-mapped by the page number's low bits. */
+export const MEMO_SIZE = 32;
+export const MEMO_MASK = MEMO_SIZE - 1;
+
 /**
  * The statistics record: a class, so that every record has the same hidden class from its creation, with the
  * clock a double field from the start (see util/repr.ts); the hot paths of every machine then share code.
@@ -184,27 +188,33 @@ export class Mmu {
   /** The rights check of the TLB-hit path for the current control state (see RightsTable). */
   readonly rights: RightsTable;
 
-  // The hit memo: for reads and for writes, the last translation taken on the L1 4 KiB fast path, found again
-  // without the set scan and the rights check. It is exact: it is used only while its TLB array is unchanged
-  // (AssocCache.version), so that the same slot would be found, for the same access flags, and while no input of
-  // the rights check changed (controlChanged and keysChanged forget it), so that the same check would pass.
-  // Plain fields rather than arrays: each is one load on the hot path. The read memo's fields are public for the
-  // block compiler (src/cpu/jit), which tests them in generated code; only the Mmu writes them.
-  /** Page number (va >>> 12) and high half (int32) of the memo'd read; memoAccR -1: no memo. */
-  memoPageR = 0;
-  memoHiR = 0;
-  memoAccR = -1;
-  memoVerR = 0;
-  memoSlotR = 0;
-  memoPkeyR = 0;
-  /** The memo'd read's frame when allocated (an allocated frame's view never changes), else null. */
-  memoViewR: DataView | null = null;
-  private memoPageW = 0;
-  private memoHiW = 0;
-  private memoAccW = -1;
-  private memoVerW = 0;
-  private memoSlotW = 0;
-  private memoPkeyW = 0;
+  // The hit memo: for reads and for writes, recent translations taken on the L1 4 KiB fast path, found again
+  // without the set scan and the rights check (QEMU's softmmu TLB plays this part, but there it is the only
+  // TLB; here the modelled TLB stays the reference and the memo only remembers where its hits are). Direct-mapped
+  // by the page number's low bits, MEMO_SIZE entries per kind. It is exact: an entry is used only while its TLB
+  // array is unchanged (AssocCache.version), so that the same slot would be found, for the same access flags,
+  // and while no input of the rights check changed (controlChanged and keysChanged forget every entry), so that
+  // the same check would pass. Typed arrays: no allocation, one load per field. The read memo is public for the
+  // block compiler (src/cpu/jit), which tests it in generated code; only the Mmu writes it.
+  /** Page number (va >>> 12) of each read entry. */
+  readonly memoPageR = new Int32Array(MEMO_SIZE);
+  /** High half (int32) of the entry's address. */
+  readonly memoHiR = new Int32Array(MEMO_SIZE);
+  /** Access flags of the entry (the `acc` of translate); -1: no entry. */
+  readonly memoAccR = new Int32Array(MEMO_SIZE).fill(-1);
+  /** l1Read.version when the entry was made. */
+  readonly memoVerR = new Float64Array(MEMO_SIZE);
+  /** The L1 slot the entry's page hits, and its protection key. */
+  readonly memoSlotR = new Int32Array(MEMO_SIZE);
+  readonly memoPkeyR = new Int32Array(MEMO_SIZE);
+  /** The entry's frame when allocated (an allocated frame's view never changes), else null. */
+  readonly memoViewR: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
+  private readonly memoPageW = new Int32Array(MEMO_SIZE);
+  private readonly memoHiW = new Int32Array(MEMO_SIZE);
+  private readonly memoAccW = new Int32Array(MEMO_SIZE).fill(-1);
+  private readonly memoVerW = new Float64Array(MEMO_SIZE);
+  private readonly memoSlotW = new Int32Array(MEMO_SIZE);
+  private readonly memoPkeyW = new Int32Array(MEMO_SIZE);
   /** The L1 4 KiB TLB that reads and writes hit (writes: the store-only TLB where the geometry has one). */
   readonly l1Read: AssocCache;
   private readonly l1Write: AssocCache;
@@ -261,8 +271,8 @@ export class Mmu {
 
   /** Call after changing the state's pkru, pkrs or ac (the CPU does, on WRPKRU, PKRS writes and RFLAGS.AC changes). */
   keysChanged(): void {
-    this.memoAccR = -1;
-    this.memoAccW = -1;
+    this.memoAccR.fill(-1);
+    this.memoAccW.fill(-1);
   }
 
   /** Is the 64-bit address (halves) canonical for the current paging mode? (SDM Vol. 1 3.3.7.1) */
@@ -281,13 +291,15 @@ export class Mmu {
     // the L1 4 KiB TLB of its kind (and, for a write, an entry already dirty). Everything else, with the
     // same checks and the same statistics, is in translateFull.
     const type = acc & ACC_TYPE_MASK;
+    const page = vaLo >>> 12;
+    const i = page & MEMO_MASK;
     if (type === ACC_READ) {
-      if (this.memoPageR === vaLo >>> 12 && this.memoHiR === (vaHi | 0) && this.memoAccR === acc && this.memoVerR === this.l1Read.version) {
-        return this.l1Hit(this.l1Read, this.memoSlotR, this.memoPkeyR) + (vaLo & 0xfff);
+      if (this.memoPageR[i] === page && this.memoHiR[i] === (vaHi | 0) && this.memoAccR[i] === acc && this.memoVerR[i] === this.l1Read.version) {
+        return this.l1Hit(this.l1Read, this.memoSlotR[i]!, this.memoPkeyR[i]!) + (vaLo & 0xfff);
       }
     } else if (type === ACC_WRITE) {
-      if (this.memoPageW === vaLo >>> 12 && this.memoHiW === (vaHi | 0) && this.memoAccW === acc && this.memoVerW === this.l1Write.version) {
-        return this.l1Hit(this.l1Write, this.memoSlotW, this.memoPkeyW) + (vaLo & 0xfff);
+      if (this.memoPageW[i] === page && this.memoHiW[i] === (vaHi | 0) && this.memoAccW[i] === acc && this.memoVerW[i] === this.l1Write.version) {
+        return this.l1Hit(this.l1Write, this.memoSlotW[i]!, this.memoPkeyW[i]!) + (vaLo & 0xfff);
       }
     }
     return this.translateL1(vaLo, vaHi, acc);
@@ -304,22 +316,23 @@ export class Mmu {
         const info = arr.info[slot];
         const pkey = (info >>> INFO_PKEY_SHIFT) & 15;
         if ((type !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, pkey, acc) === 0) {
+          const i = (vaLo >>> 12) & MEMO_MASK;
           if (type === ACC_READ) {
-            this.memoPageR = vaLo >>> 12;
-            this.memoHiR = vaHi | 0;
-            this.memoAccR = acc;
-            this.memoVerR = arr.version;
-            this.memoSlotR = slot;
-            this.memoPkeyR = pkey;
-            const f = this.mem.readFrame(arr.base[slot] / 4096);
-            this.memoViewR = f === PhysicalMemory.ZERO ? null : f;
+            this.memoPageR[i] = vaLo >>> 12;
+            this.memoHiR[i] = vaHi;
+            this.memoAccR[i] = acc;
+            this.memoVerR[i] = arr.version;
+            this.memoSlotR[i] = slot;
+            this.memoPkeyR[i] = pkey;
+            const f = this.mem.readFrame(arr.base[slot]! / 4096);
+            this.memoViewR[i] = f === PhysicalMemory.ZERO ? null : f;
           } else if (type === ACC_WRITE) {
-            this.memoPageW = vaLo >>> 12;
-            this.memoHiW = vaHi | 0;
-            this.memoAccW = acc;
-            this.memoVerW = arr.version;
-            this.memoSlotW = slot;
-            this.memoPkeyW = pkey;
+            this.memoPageW[i] = vaLo >>> 12;
+            this.memoHiW[i] = vaHi;
+            this.memoAccW[i] = acc;
+            this.memoVerW[i] = arr.version;
+            this.memoSlotW[i] = slot;
+            this.memoPkeyW[i] = pkey;
           }
           return this.l1Hit(arr, slot, pkey) + (vaLo & 0xfff);
         }

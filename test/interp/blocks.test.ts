@@ -302,6 +302,29 @@ describe('compiled blocks end where the loop would', () => {
     sameBothWays(hotLoop(HOT_BLOCK + 2, body, { setup, small: true }), 10_000_000);
   });
 
+  it('a compiled read of a page evicted from the L1 TLB under its memo entry takes the TLB path again', () => {
+    // SMALL (page P) is read twice, then seven pages of its L1 DTLB set (P + 16 + 32k: 16 sets and at most 6 ways on
+    // every profile) evict it; their memo entries are all at another index, so P's entry is still there, made at an older version of
+    // the TLB array: the next read of P must not take it.
+    const far = (k: number) => (16 + 32 * k) * 4096;
+    const setup = (a: Asm, r: Rig) => {
+      for (let k = 0; k < 7; k++) r.pt.map(BigInt(SMALL + far(k)), BigInt(0x600000 + k * 4096), 4096, { write: true, user: true });
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+      a.i(Code.Mov_rm64_imm32, mem(R.RSI, 8), imm(5)); // P's frame allocated (compiled reads use allocated frames)
+    };
+    const body = (a: Asm) => {
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 8));
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 24)); // an L1 hit: P's memo entry
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      for (let k = 0; k < 7; k++) a.i(Code.Mov_r64_rm64, R.RDX, mem(R.RSI, far(k)));
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 16));
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+    };
+    const on = sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000) as BothWays & { cpu: { stats: { stlbHits: number } } };
+    expect(on.cpu.stats.stlbHits).toBeGreaterThan(100); // P came back from the STLB every round
+  });
+
   it('a read of a never-written page, then a write that allocates its frame, then reads: the new bytes', () => {
     // Compiled reads that find the MMU's read memo use the memo'd frame; a frame not yet allocated (it reads as
     // zeros) must not be kept past the write that allocates it. Sapphire Rapids: the write fills the store-only

@@ -19,7 +19,7 @@
  */
 
 import type { Block, BlockFn } from './block.js';
-import { template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
+import { MEMO_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
 import { getR, setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
@@ -105,6 +105,8 @@ function blockSource(b: Block): string {
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
-  const locals = 'const L = s.lo, HH = s.hi, M = cpu.mmu; let f = null, o = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;';
-  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${lines.join('\n')}\n};`;
+  const body = lines.join('\n');
+  const memo = body.includes('MPg[') ? ` ${MEMO_LOCALS}` : '';
+  const locals = `const L = s.lo, HH = s.hi, M = cpu.mmu; let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;${memo}`;
+  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${body}\n};`;
 }

@@ -21,6 +21,7 @@ import { popZ, pushZ } from '../exec/stack.js';
 import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
+import { MEMO_MASK } from '../../mmu/mmu.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
@@ -91,7 +92,7 @@ function loadE(sz: number, X: string): string {
 /**
  * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
  * cost, then the core's access, called directly. A read within one page that finds the MMU's read memo (the last
- * read's page, access flags and TLB array version, and its allocated frame) is done here as `cpu.loadSigned`
+ * entry of the read's page: its access flags and TLB array version, and its allocated frame) is done here as `cpu.loadSigned`
  * and `Mmu.translate`/`l1Hit` would do it, effect for effect in their order: a call V8 does not inline costs
  * more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too, as loadSigned leaves it).
  */
@@ -99,12 +100,15 @@ function loadV(sz: number, X: string): string {
   const read =
     sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
   return (
-    `stats.cycles += s.costLoad; o = eLo & 0xfff; f = M.memoViewR; ` +
-    `if (o <= ${4096 - sz} && M.memoPageR === eLo >>> 12 && M.memoHiR === eHi && M.memoAccR === (s.accR & 15) && f !== null && M.memoVerR === M.l1Read.version) { ` +
-    `stats.cycles += cpu.dataCost; stats.reads++; M.l1Read.touch(M.memoSlotR); stats.translations++; stats.tlbHits++; stats.cycles += M.l1HitCost; M.lastPageShift = 12; M.lastPkey = M.memoPkeyR; ${read} ` +
+    `stats.cycles += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
+    `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (s.accR & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
+    `stats.cycles += cpu.dataCost; stats.reads++; M.l1Read.touch(MSl[mi]); stats.translations++; stats.tlbHits++; stats.cycles += M.l1HitCost; M.lastPageShift = 12; M.lastPkey = MPk[mi]; ${read} ` +
     `} else { ${loadCall(sz, 'eLo | 0', 'eHi', 's.accR', X)} }`
   );
 }
+
+/** The locals loadV's memo test reads (the MMU's read memo arrays), for a block that has a compiled read. */
+export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MPk = M.memoPkeyR, MVw = M.memoViewR;';
 
 /** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
 function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
