@@ -244,12 +244,13 @@ function loop(s: St, max: number): RunResult {
         let b = bs[off];
         if (b !== undefined && b.fn !== null && b.length <= max - n - events) {
           const pageLo = ripLo - off;
-          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit);
+          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, max - n - events);
           // Chained: while the next instruction starts a compiled block in the same page and nothing the loop's
           // top checks has changed, enter it here with the same fetch accounting (entered = 0 here).
           while (r > 0) {
             n += r;
-            seqLo = (pageLo + b.ends[r - 1]!) >>> 0;
+            // the last instruction retired (a block that loops on itself retires more than its length)
+            seqLo = (pageLo + b.ends[r <= b.length ? r - 1 : (r - 1) % b.length]!) >>> 0;
             const nl = s.nxLo >>> 0;
             const nh = s.nxHi >>> 0;
             s.ripLo = nl;
@@ -264,12 +265,12 @@ function loop(s: St, max: number): RunResult {
               if (itlbHit !== 0) stats.cycles += itlbHit;
             }
             b = next;
-            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit);
+            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, max - n - events);
           }
           if (r > 0) continue;
-          // instruction -r - 1 raised an exception; those before it retired
+          // the instruction after the -r - 1 retired raised an exception
           n += -r - 1;
-          seqLo = (pageLo + b.ends[-r - 1]!) >>> 0;
+          seqLo = (pageLo + b.ends[(-r - 1) % b.length]!) >>> 0;
           events++;
           const rr = takeException(s, n, max);
           if (rr !== null) return rr;

@@ -162,6 +162,36 @@ describe('compiled blocks end where the loop would', () => {
     }
   });
 
+  it('a loop that is one block runs its iterations inside it: the bound still falls where the loop would put it', () => {
+    const body = (a: Asm) => {
+      a.i(Code.Add_r64_rm64, R.RAX, R.RCX);
+      a.i(Code.Mov_rm64_r64, mem(R.RSI, 8), R.RAX);
+      a.i(Code.Xor_r64_rm64, R.RBX, mem(R.RSI, 8));
+    };
+    const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+    // 5 instructions a round (with DEC/JNE); bounds past the compile threshold, on and off a round's end
+    for (const max of [HOT_BLOCK * 5 + 403, HOT_BLOCK * 5 + 400, 1999, 2001]) {
+      const { on, off, compiled } = runBoth(hotLoop(1000, body, { setup, small: true }), max);
+      expect(compiled).toBeGreaterThan(0);
+      expect(on).toEqual(off);
+      expect((on as { res: { instructions: number; reason: string } }).res).toMatchObject({ instructions: max, reason: 'limit' });
+    }
+  });
+
+  it('a fault in a later round of a loop that is one block: RIP at the faulting load, the rounds before it counted', () => {
+    // RSI walks up 64 bytes a round from SMALL; past its 64 KiB (round 1024, long after the block is hot) the
+    // load, the block's second instruction, faults.
+    const body = (a: Asm) => {
+      a.i(Code.Add_r64_rm64, R.RBX, R.RCX);
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RSI, 8));
+      a.i(Code.Add_rm64_imm8, R.RSI, imm(64));
+    };
+    const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+    const on = sameBothWays(hotLoop(3000, body, { setup, small: true }), 100_000) as BothWays & { res: { instructions: number; rip: bigint } };
+    expect(on.res).toMatchObject({ reason: 'exception', vector: 14 });
+    expect(on.res.instructions).toBe(2 + 1024 * 5 + 1); // MOV ECX, MOV RSI; 1024 rounds; the ADD before the load
+  });
+
   it('a page fault in the middle of a hot block: RIP at the faulting load, the instructions before it retired', () => {
     // After 100 iterations RSI is moved onto an unmapped page: the load at the top of the block faults.
     const { on, off, compiled } = runBoth(() => {

@@ -24,6 +24,7 @@ import { getR, setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
 import { shiftOp } from '../exec/shift.js';
+import { jcc, jmp } from '../exec/control.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
 const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags, shiftOp };
@@ -65,11 +66,23 @@ export function compileBlock(b: Block, frame: DataView): BlockFn {
   return fn;
 }
 
-/** The source of a block's factory: `(H, F, D) => block function` (H the helpers, F the handlers, D the records). */
+/**
+ * The source of a block's factory: `(H, F, D) => block function` (H the helpers, F the handlers, D the records).
+ * A block whose last instruction branches back to its first (a loop that is one block, the common inner loop)
+ * runs its iterations inside the function: at the back edge it does what the run loop's chaining would (the
+ * taken branch's fetch accounting, the instruction bound `room`, the stop and staleness checks) and goes round
+ * again; its return values then count every instruction retired (the run loop finds the last one's record modulo
+ * the block's length).
+ */
 function blockSource(b: Block): string {
   const insns = b.insns;
   const lines: string[] = [];
   const last = insns.length - 1;
+  const len = insns.length;
+  const lastD = insns[last]!;
+  const lastEnd = b.ends[last]!;
+  const loops = (lastD.fn === jcc || lastD.fn === jmp) && lastEnd !== 4096 && lastEnd + (lastD.immLo | 0) === b.start;
+  const retired = (k: number): string => (loops ? `lp + ${k}` : `${k}`);
   let off = b.start;
   let flags: AluFlags | null = null;
   for (let i = 0; i <= last; i++) {
@@ -84,7 +97,7 @@ function blockSource(b: Block): string {
     // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
     const nxSet = end === 4096 ? 'nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;' : `s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`;
-    const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return ${-(i + 1)}; }`;
+    const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return -(${retired(i + 1)}); }`;
     const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags });
     // The ALU operation whose flags are now in effect (a handler call may have changed them: unknown).
     flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
@@ -97,16 +110,22 @@ function blockSource(b: Block): string {
       lines.push(`  if (cpu.xv >= 0) ${X}`);
     }
     // A write into a code page (this block's included) drops its records: leave, the loop decodes afresh.
-    if (i < last && (t === null || t.writes)) lines.push(`  if (ic.gen !== gen) { ${nxBefore ? '' : nxSet} return ${i + 1}; }`);
+    if (i < last && (t === null || t.writes)) lines.push(`  if (ic.gen !== gen) { ${nxBefore ? '' : nxSet} return ${retired(i + 1)}; }`);
     if (i === last && !nxBefore && !t.branch) lines.push(`  ${nxSet}`);
     off = end;
   }
-  lines.push(`  return ${insns.length};`);
+  if (loops) {
+    // Taken back to the start: again, when the run loop's chaining would enter this block again (a taken branch
+    // starts a new fetch block, an iTLB hit; the whole block fits in the instruction bound; nothing stopped the
+    // run, made the fetch stale or dropped code).
+    lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; stats.fetches++; stats.cycles += itlbHit; continue; }`);
+  }
+  lines.push(`  return ${retired(len)};`);
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
-  const body = lines.join('\n');
+  const body = loops ? `  for (;;) {\n${lines.join('\n')}\n  }` : lines.join('\n');
   const memo = body.includes('MPg[') ? ` ${MEMO_LOCALS}` : '';
-  const locals = `const L = s.lo, HH = s.hi, M = cpu.mmu; let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;${memo}`;
-  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit) {\n  ${locals}\n${body}\n};`;
+  const locals = `const L = s.lo, HH = s.hi, M = cpu.mmu; let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0${loops ? ', lp = 0' : ''};${memo}`;
+  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room) {\n  ${locals}\n${body}\n};`;
 }

@@ -251,6 +251,11 @@ function pop8(X: string): string {
  * jump.
  */
 function jumpTaken(d: Insn, site: Site, before = ''): string {
+  const target = site.end + (d.immLo | 0);
+  if (site.end !== 4096 && target >= 0 && target < 4096) {
+    // within the page: no carry into the high half (pageLo + 4096 <= 2^32), which the check still sees
+    return `stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(pageHi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = pageLo + ${target}; s.nxHi = pageHi;`;
+  }
   return (
     `stats.cycles += s.costTaken; ` +
     `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
