@@ -5,7 +5,11 @@
  *
  * Each program takes a scale argument (its main loop's rounds). To leave out fixed costs (process start, the
  * machine's set-up, the output), every figure is per round: the difference between a run at scale S and one at
- * scale 1, divided by S - 1. Native and QEMU, being much faster, run at a larger scale (x100 of pksim's), so
+ * scale 1, divided by S - 1. With `minInstructions`, S grows per program until the S - 1 rounds retire at least
+ * that many guest instructions: a program whose round is short is otherwise timed over a few milliseconds, where
+ * timer noise, a garbage collection or V8 still compiling the hot code weigh as much as the work. The runs are
+ * preceded by warm-up runs (at S too), so V8 has compiled the hot code before timing starts: the figures are
+ * steady-state throughput. Native and QEMU, being much faster, run at a larger scale (a multiple of pksim's), so
  * their process start-up is small beside the work. MIPS = guest instructions per round / pksim seconds per
  * round; the ratios compare seconds per round. Host timings: they vary from run to run and machine to machine.
  */
@@ -16,9 +20,13 @@ import { performance } from 'node:perf_hooks';
 import { runElf } from '../src/loader/index.js';
 
 export interface ProgramTimingOptions {
-  /** pksim's scale (rounds); native and QEMU run at nativeScale. */
+  /** pksim's scale (rounds; the least, with minInstructions); native and QEMU run at nativeScale. */
   scale: number;
   nativeScale: number;
+  /** Raise each program's scale until its extra rounds retire at least this many guest instructions (default 0). */
+  minInstructions?: number;
+  /** Native and QEMU at this multiple of each program's scale (replaces nativeScale). */
+  nativeFactor?: number;
   /** Best of this many runs. */
   reps: number;
   /** Only these programs (names without -O2/-O0). */
@@ -34,6 +42,8 @@ export interface ProgramTimingOptions {
 
 export interface ProgramRow {
   program: string;
+  /** The scale pksim was timed at (scale - 1 rounds beyond the scale-1 run). */
+  scale: number;
   instructions: number;
   cycles: number;
   seconds: number;
@@ -91,7 +101,14 @@ export function timePrograms(o: ProgramTimingOptions): ProgramTiming {
     for (const opt of o.opts ?? ['O2', 'O0']) {
       const file = join(dir, 'bin', `${name}-${opt}.elf`);
       const bytes = new Uint8Array(readFileSync(file));
-      for (let w = 0; w < 3; w++) runElf(bytes, { argv: [name, '2'] }); // warm-up (JIT)
+      // warm-up (JIT), and the instructions of a round
+      let i2 = 0;
+      for (let w = 0; w < 3; w++) i2 = runElf(bytes, { argv: [name, '2'] }).instructions;
+      const perRound = i2 - runElf(bytes, { argv: [name, '1'] }).instructions;
+      if (perRound <= 0) throw new Error(`${name}-${opt}: the scale argument does not change the work`);
+      const scale = Math.max(o.scale, 1 + Math.ceil((o.minInstructions ?? 0) / perRound));
+      if (scale > 2) runElf(bytes, { argv: [name, String(scale)] }); // warm at the timed scale: its hot code compiled
+      const nativeScale = o.nativeFactor === undefined ? o.nativeScale : scale * o.nativeFactor;
       const sim = (scale: number) => {
         let instructions = 0;
         let cycles = 0;
@@ -107,20 +124,20 @@ export function timePrograms(o: ProgramTimingOptions): ProgramTiming {
         return { t, instructions, cycles };
       };
       const one = sim(1);
-      const many = sim(o.scale);
-      const rounds = o.scale - 1;
+      const many = sim(scale);
+      const rounds = scale - 1;
       if (many.instructions <= one.instructions) throw new Error(`${name}-${opt}: the scale argument does not change the work`);
       // (if timing noise leaves no difference, fall back to the whole run's average)
-      const seconds = many.t > one.t * 1.05 ? (many.t - one.t) / rounds : many.t / o.scale;
+      const seconds = many.t > one.t * 1.05 ? (many.t - one.t) / rounds : many.t / scale;
       const instructions = Math.round((many.instructions - one.instructions) / rounds);
-      const row: ProgramRow = { program: `${name}-${opt}`, instructions, cycles: (many.cycles - one.cycles) / rounds, seconds, mips: instructions / seconds / 1e6 };
-      const perRound = (cmd: string, pre: string[]) => Math.max(1e-12, (timeProcess(cmd, [...pre, String(o.nativeScale)]) - timeProcess(cmd, [...pre, '1'])) / (o.nativeScale - 1));
+      const row: ProgramRow = { program: `${name}-${opt}`, scale, instructions, cycles: (many.cycles - one.cycles) / rounds, seconds, mips: instructions / seconds / 1e6 };
+      const hostPerRound = (cmd: string, pre: string[]) => Math.max(1e-12, (timeProcess(cmd, [...pre, String(nativeScale)]) - timeProcess(cmd, [...pre, '1'])) / (nativeScale - 1));
       if (native) {
-        row.nativeSeconds = perRound(file, []);
+        row.nativeSeconds = hostPerRound(file, []);
         row.slowdownVsNative = seconds / row.nativeSeconds;
       }
       if (qemu !== null) {
-        row.qemuSeconds = perRound(qemu, [file]);
+        row.qemuSeconds = hostPerRound(qemu, [file]);
         row.slowdownVsQemu = seconds / row.qemuSeconds;
       }
       rows.push(row);

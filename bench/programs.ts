@@ -11,7 +11,8 @@
  *   npm run bench:programs -- --only=crc  # one program
  *
  * The measurement is bench/program-timing.ts's (per round of each program's main loop; pksim at S = 12, --quick
- * 6; native and QEMU at 100 S); `pksim bench` runs a shortened form of it as the emulator-speed section.
+ * 6, or more until the S - 1 rounds retire 20 million guest instructions, --quick 2 million; native and QEMU at
+ * 100 S); `pksim bench` runs a shortened form of it as the emulator-speed section.
  */
 import { timePrograms, type ProgramRow } from './program-timing.js';
 
@@ -22,10 +23,11 @@ const SCALE = quick ? 6 : 12;
 const NATIVE_SCALE = SCALE * 100;
 const REPS = quick ? 2 : 3;
 
-const t = timePrograms({ scale: SCALE, nativeScale: NATIVE_SCALE, reps: REPS, ...(only !== undefined ? { only: [only] } : {}), onRow: (row: ProgramRow) => process.stderr.write(`${row.program}: ${row.mips.toFixed(2)} MIPS\n`) });
+const MIN_INSTRUCTIONS = quick ? 2e6 : 2e7;
+const t = timePrograms({ scale: SCALE, nativeScale: NATIVE_SCALE, nativeFactor: 100, minInstructions: MIN_INSTRUCTIONS, reps: REPS, ...(only !== undefined ? { only: [only] } : {}), onRow: (row: ProgramRow) => process.stderr.write(`${row.program}: ${row.mips.toFixed(2)} MIPS\n`) });
 const { rows, native: nativeOk, qemu } = t;
 const f = (x: number | undefined, d = 2): string => (x === undefined ? '-' : x.toFixed(d));
-console.log(`\n## pksim program benchmark (per round of each program's main loop; pksim scale ${SCALE}, native/QEMU scale ${NATIVE_SCALE}, best of ${REPS}; node ${process.version})\n`);
+console.log(`\n## pksim program benchmark (per round of each program's main loop; pksim scale ${SCALE} or more (at least ${MIN_INSTRUCTIONS} instructions timed), native/QEMU 100x that, best of ${REPS}; node ${process.version})\n`);
 console.log(`native: ${nativeOk ? 'yes' : 'no (not x86-64 Linux)'}; qemu-x86_64: ${qemu ?? 'not installed'}\n`);
 console.log('| program | instructions/round | cycles/round | pksim ms/round | MIPS | native ms/round | x native | qemu ms/round | x qemu |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -11,8 +11,8 @@ export const emulatorSpeed: Presentation = {
     if (progs.length)
       out.push({
         caption: 'The program corpus, per round of each program\'s main loop (host time)',
-        headers: ['program', 'instructions/round', 'pksim ms/round', 'pksim MIPS', 'native ms/round', 'x native', 'qemu ms/round', 'x qemu'],
-        lines: progs.map((r) => [String(r.name), fmt(r.instructions), fmt(r.msPerRound), fmt(r.mips), fmt(r.nativeMsPerRound), x(r.slowdownVsNative, 'x'), fmt(r.qemuMsPerRound), x(r.slowdownVsQemu, 'x')]),
+        headers: ['program', 'instructions/round', 'rounds timed', 'pksim ms/round', 'pksim MIPS', 'native ms/round', 'x native', 'qemu ms/round', 'x qemu'],
+        lines: progs.map((r) => [String(r.name), fmt(r.instructions), r.rounds === undefined || r.rounds === null ? '-' : fmt(r.rounds), fmt(r.msPerRound), fmt(r.mips), fmt(r.nativeMsPerRound), x(r.slowdownVsNative, 'x'), fmt(r.qemuMsPerRound), x(r.slowdownVsQemu, 'x')]),
       });
     out.push({ caption: 'Walks and protected page-table writes per host second', headers: ['operation', 'per second', 'unit', 'note'], lines: ops.map((r) => [String(r.name), fmt(r.perSecond), String(r.unit), String(r.note)]) });
     out.push({ caption: 'Hosts compared', headers: ['host', 'available', 'note'], lines: rows.filter((r) => r.kind === 'host').map((r) => [String(r.name), r.available ? 'yes' : 'no', String(r.note)]) });
