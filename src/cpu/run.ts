@@ -37,6 +37,15 @@ export type { RunHooks, RunOptions, RunResult } from './run-types.js';
 
 const STATES = new WeakMap<Cpu, St>();
 
+/**
+ * The instructions a compiled block may retire (it loops on itself while a whole round fits), as an int32: a
+ * bound past 2^31 - 1 (or Infinity) would be passed as a heap number, one allocated per block entry. A block
+ * that reaches 2^31 - 1 returns to the loop, which enters it again.
+ */
+function room(left: number): number {
+  return left > 0x7fffffff ? 0x7fffffff : left | 0;
+}
+
 /** The interpreter state of a CPU (created on first use): descriptor-table registers, selectors... */
 export function interpState(cpu: Cpu): St {
   let s = STATES.get(cpu);
@@ -244,7 +253,7 @@ function loop(s: St, max: number): RunResult {
         let b = bs[off];
         if (b !== undefined && b.fn !== null && b.length <= max - n - events) {
           const pageLo = ripLo - off;
-          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, max - n - events);
+          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, room(max - n - events));
           // Chained: while the next instruction starts a compiled block in the same page and nothing the loop's
           // top checks has changed, enter it here with the same fetch accounting (entered = 0 here).
           while (r > 0) {
@@ -265,7 +274,7 @@ function loop(s: St, max: number): RunResult {
               if (itlbHit !== 0) stats.cycles += itlbHit;
             }
             b = next;
-            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, max - n - events);
+            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, room(max - n - events));
           }
           if (r > 0) continue;
           // the instruction after the -r - 1 retired raised an exception
