@@ -124,8 +124,12 @@ function blockSource(b: Block): string {
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
-  const body = loops ? `  for (;;) {\n${lines.join('\n')}\n  }` : lines.join('\n');
-  const memo = body.includes('MPg[') ? ` ${MEMO_LOCALS}` : '';
-  const locals = `const L = s.lo, HH = s.hi, M = cpu.mmu; let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0${loops ? ', lp = 0' : ''};${memo}`;
-  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room) {\n  ${locals}\n${body}\n};`;
+  // The scratch locals are declared in the loop's body: each round's are its own, not values carried round the
+  // loop (V8 would merge the int32, uint32 and double values a local takes in a round, and box them).
+  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;';
+  const text = lines.join('\n');
+  const memo = text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '';
+  const head = `const L = s.lo, HH = s.hi, M = cpu.mmu;${memo}`;
+  const body = loops ? `  ${head} let lp = 0;\n  for (;;) {\n  ${scratch}\n${text}\n  }` : `  ${head} ${scratch}\n${text}`;
+  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room) {\n${body}\n};`;
 }
