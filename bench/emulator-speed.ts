@@ -19,7 +19,7 @@ import { corpusDir, findQemu, timePrograms } from './program-timing.js';
 export const EMULATOR_SPEED_ID = 'emulator-speed';
 export const EMULATOR_SPEED_TITLE = "The emulator's own speed (host-dependent)";
 export const EMULATOR_SPEED_METHOD =
-  'Host timings, measured in this run after the deterministic questions (no worker threads running): each program of the test corpus (gcc -O2 and -O0 static ELFs) run through runElf, per round of its main loop (the difference of a run at scale S and one at scale 1, S at least 6 and large enough that the S - 1 rounds retire 10 million guest instructions (quick: 2 million), after warm-up runs at S: steady-state throughput, V8 having compiled the hot code), as guest instructions per host second (MIPS), beside the same ELF run natively and under qemu-x86_64 (time ratios, per round, at 20x the scale); full 4-level page walks per second (TLBs and paging-structure caches disabled); set_pte through each protection policy\'s writer per second (4 CPUs, the process on all). Best of 2 (quick: 1) runs each.';
+  'Host timings, measured in this run after the deterministic questions (no worker threads running): each program of the test corpus (gcc -O2 and -O0 static ELFs) run through runElf, per round of its main loop (the difference of a run at scale S and one at scale 1, S at least 6 and large enough that the S - 1 rounds retire 10 million guest instructions (quick: 2 million), after warm-up runs at S: steady-state throughput, V8 having compiled the hot code), as guest instructions per host second (MIPS), beside the same ELF run natively and under qemu-x86_64 (time ratios, per round, at 20x the scale); full 4-level page walks per second (TLBs and paging-structure caches disabled); set_pte through each protection policy\'s writer per second (4 CPUs, the process on all). Best of 3 runs for the programs and 2 for the rest (quick: 1).';
 
 export interface SpeedOptions {
   quick?: boolean;
@@ -64,7 +64,7 @@ export function emulatorSpeed(opts: SpeedOptions = {}): QuestionResult {
     const scale = tiny ? 2 : quick ? 4 : 6;
     // every timed run at least MIN_INSTRUCTIONS beyond the scale-1 run (the scale grows for a short round)
     const minInstructions = tiny ? 0 : quick ? 2e6 : 1e7;
-    const t = timePrograms({ scale, nativeScale: scale * 100, ...(tiny ? {} : { nativeFactor: 20 }), minInstructions, reps, ...(tiny ? { only: ['crc'], opts: ['O2'] } : {}), onRow: (r) => opts.onProgress?.(`${r.program}: ${r.mips.toFixed(2)} MIPS`) });
+    const t = timePrograms({ scale, nativeScale: scale * 100, ...(tiny ? {} : { nativeFactor: 20 }), minInstructions, reps: tiny || quick ? 1 : 3, ...(tiny ? { only: ['crc'], opts: ['O2'] } : {}), onRow: (r) => opts.onProgress?.(`${r.program}: ${r.mips.toFixed(2)} MIPS`) });
     for (const r of t.rows)
       rows.push({ kind: 'program', name: r.program, instructions: r.instructions, rounds: r.scale - 1, mips: r3(r.mips), msPerRound: r3(r.seconds * 1e3), nativeMsPerRound: r3(r.nativeSeconds === undefined ? undefined : r.nativeSeconds * 1e3), qemuMsPerRound: r3(r.qemuSeconds === undefined ? undefined : r.qemuSeconds * 1e3), slowdownVsNative: r3(r.slowdownVsNative), slowdownVsQemu: r3(r.slowdownVsQemu) });
     rows.push({ kind: 'program', name: 'geometric mean', instructions: null, rounds: null, mips: r3(t.geomeanMips), msPerRound: null, nativeMsPerRound: null, qemuMsPerRound: null, slowdownVsNative: r3(t.geomeanSlowdownVsNative), slowdownVsQemu: r3(t.geomeanSlowdownVsQemu) });
