@@ -282,6 +282,26 @@ describe('MUL IMUL DIV IDIV', () => {
       { seed: 106, numRuns: 3000 },
     );
   });
+
+  it('DIV r64/r32 by a divisor below 2^32 with the high half anywhere below it (every quotient fits)', () => {
+    // the long division by 16-bit digits (muldiv.ts udiv): partial remainders up to the divisor, quotient digits up to 2^16 - 1
+    const divisor = fc.oneof(fc.bigInt({ min: 1n, max: 0xffffffffn }), fc.constantFrom(1n, 2n, 3n, 0xffffn, 0x10000n, 0x10001n, 0x7fffffffn, 0x80000000n, 0xfffffffen, 0xffffffffn));
+    fc.assert(
+      fc.property(fc.constantFrom(32, 64) as fc.Arbitrary<32 | 64>, divisor, u64, u64, fc.double({ min: 0, max: 1, noNaN: true }), (n, dv, lo, hiSeed, frac) => {
+        const N = BigInt(n);
+        const m = mask(n);
+        // the high half below the divisor: at 0, just below it, or anywhere
+        const hi = frac < 0.2 ? 0n : frac > 0.8 ? dv - 1n : hiSeed % dv;
+        const code = n === 64 ? Code.Div_rm64 : Code.Div_rm32;
+        const x = exec(encode(Instruction.createReg(code, n === 64 ? Register.RBX : Register.EBX)), { rax: lo, rdx: hi, rbx: dv });
+        const dividend = (hi << N) | (lo & m);
+        expect(x.res.reason).toBe('hlt');
+        expect(x.regs.rax).toBe(dividend / dv);
+        expect(x.regs.rdx).toBe(dividend % dv);
+      }),
+      { seed: 107, numRuns: 3000 },
+    );
+  });
 });
 
 describe('bit scans and counts, bit tests', () => {

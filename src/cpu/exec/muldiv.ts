@@ -163,10 +163,32 @@ function udiv(nhLo: number, nhHi: number, nlLo: number, nlHi: number, dLo: numbe
     W[Q_HI] = W[RM_HI] = 0;
     return;
   }
-  if (bits === 64 && nhLo === 0 && nhHi === 0 && nlHi === 0 && dHi === 0) {
-    W[Q_LO] = Math.floor((nlLo >>> 0) / dLo) >>> 0;
-    W[RM_LO] = ((nlLo >>> 0) - W[Q_LO] * dLo) >>> 0;
-    W[Q_HI] = W[RM_HI] = 0;
+  if (dHi === 0) {
+    // A divisor below 2^32 (then nh < d fits in nhLo): long division by 16-bit digits of nl, from the top, the
+    // remainder starting at nh. Each partial dividend r * 2^16 + digit is below d * 2^16 < 2^48, exact in a
+    // double, and its quotient digit (below 2^16) is the floor of the double quotient: a quotient that is not
+    // an integer is at least 1/d < 2^-32 below the next one, far above a double's rounding at 2^16.
+    let r = nhLo >>> 0;
+    let x = 0;
+    let q3 = 0;
+    let q2 = 0;
+    if (bits === 64) {
+      x = r * 65536 + (nlHi >>> 16);
+      q3 = Math.floor(x / dLo);
+      r = x - q3 * dLo;
+      x = r * 65536 + (nlHi & 0xffff);
+      q2 = Math.floor(x / dLo);
+      r = x - q2 * dLo;
+    }
+    x = r * 65536 + (nlLo >>> 16);
+    const q1 = Math.floor(x / dLo);
+    r = x - q1 * dLo;
+    x = r * 65536 + (nlLo & 0xffff);
+    const q0 = Math.floor(x / dLo);
+    W[Q_LO] = q1 * 65536 + q0;
+    W[Q_HI] = q3 * 65536 + q2;
+    W[RM_LO] = x - q0 * dLo;
+    W[RM_HI] = 0;
     return;
   }
   let rl = nhLo >>> 0, rh = nhHi >>> 0;
