@@ -374,6 +374,59 @@ describe('compiled blocks end where the loop would', () => {
     expect(on.cpu.regs.rbx).toBe(5n * 39n);
   });
 
+  describe('indirect JMP through memory and a register', () => {
+    // The loop calls 0x540000: `jmp [rsi+64]` (the qword at SMALL+64: 0x540100), there `add rbx, 1; jmp r8` (R8 =
+    // 0x540200), there `add rbx, 2; ret`. `change` runs at round 50 (ECX = 50) before the call.
+    const run = (change: (a: Asm) => void) => {
+      const body = (a: Asm) => {
+        const skip = a.label();
+        a.i(Code.Cmp_rm32_imm8, R.ECX, imm(50));
+        a.br(Code.Jne_rel8_64, skip);
+        change(a);
+        a.bind(skip);
+        a.i(Code.Mov_r64_imm64, R.RDX, imm(0x540000));
+        a.i(Code.Call_rm64, R.RDX);
+      };
+      const setup = (a: Asm, r: Rig) => {
+        r.m.load(0x540000n, new Uint8Array([0xff, 0x66, 0x40])); // jmp qword [rsi+64]
+        r.m.load(0x540100n, new Uint8Array([0x48, 0x83, 0xc3, 0x01, 0x41, 0xff, 0xe0])); // add rbx, 1; jmp r8
+        r.m.load(0x540200n, new Uint8Array([0x48, 0x83, 0xc3, 0x02, 0xc3])); // add rbx, 2; ret
+        a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+        a.i(Code.Mov_r64_imm64, R.RAX, imm(0x540100));
+        a.i(Code.Mov_rm64_r64, mem(R.RSI, 64), R.RAX);
+        a.i(Code.Mov_r64_imm64, R.R8, imm(0x540200));
+      };
+      return sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000) as BothWays & { res: { rip: bigint; instructions: number } };
+    };
+
+    it('runs to the end: both targets reached every round', () => {
+      const on = run(() => {});
+      expect(on.res.reason).toBe('hlt');
+      expect(on.cpu.regs.rbx).toBe(300n);
+    });
+
+    it('a page fault reading the target: RIP at the JMP, RSP as the call left it', () => {
+      const on = run((a) => a.i(Code.Mov_r64_imm64, R.RSI, imm(0x20000000))); // beyond the mapped memory
+      expect(on.res).toMatchObject({ reason: 'exception', vector: 14, rip: 0x540000n });
+      expect(on.cpu.regs.rbx).toBe(50n * 3n);
+    });
+
+    it('a target that is not canonical: #GP(0) at the JMP', () => {
+      const on = run((a) => {
+        a.i(Code.Mov_r64_imm64, R.RAX, 0x0000800000000000n);
+        a.i(Code.Mov_rm64_r64, mem(R.RSI, 64), R.RAX);
+      });
+      expect(on.res).toMatchObject({ reason: 'exception', vector: 13, errorCode: 0, rip: 0x540000n });
+      expect(on.cpu.regs.rbx).toBe(50n * 3n);
+    });
+
+    it('a register target that is not canonical: #GP(0) at the JMP', () => {
+      const on = run((a) => a.i(Code.Mov_r64_imm64, R.R8, 0xfff0000000000000n));
+      expect(on.res).toMatchObject({ reason: 'exception', vector: 13, errorCode: 0, rip: 0x540104n });
+      expect(on.cpu.regs.rbx).toBe(50n * 3n + 1n);
+    });
+  });
+
   it('a compiled store through a 4 KiB alias into a page of code: the code is decoded afresh', () => {
     // The function at physical 0x500000 (`mov eax, imm32; ret`), run through the identity map, is patched through
     // the 4 KiB alias at SMALL by a compiled store after each call; the next call must run the new immediate.

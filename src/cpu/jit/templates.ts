@@ -16,7 +16,7 @@
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
-import { call, jcc, jmp, ret } from '../exec/control.js';
+import { call, jcc, jmp, jmpE, ret } from '../exec/control.js';
 import { popZ, pushZ } from '../exec/stack.js';
 import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
@@ -360,6 +360,12 @@ export function template(d: Insn, site: Site): Template | null {
     return { js: `if (${c}) { ${jumpTaken(d, site)} } else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
   }
   if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
+  if (fn === jmpE) {
+    // control.ts jmpE: the target read as readE(8) does (a fault leaves at the JMP), the taken cost, #GP(0) when
+    // the target is not canonical
+    const get = mem ? `${ea(d, site, true)} ${loadE(8, X)}` : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
+    return { js: `${get} stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`, writes: false, branch: true, flags: 'keep' };
+  }
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
   if (fn === pushZ && sz === 8) return writes(push8(`L[${d.reg}]`, `HH[${d.reg}]`, X));
   if (fn === popZ && sz === 8) return reads(`${pop8(X)} L[${d.reg}] = v; HH[${d.reg}] = vh;`);
