@@ -484,7 +484,14 @@ describe('compiled blocks end where the loop would', () => {
       (a) => a.i(Code.Push_r64, R.RAX),
       (a) => a.i(Code.Pop_r64, R.RBX),
       (a) => a.i(Code.Neg_rm64, R.RDX),
+      (a) => a.i(Code.Neg_rm32, R.EBX),
+      (a, x) => a.i(Code.Neg_rm64, mem(R.RSI, (x & 15) * 8)),
+      (a, x) => a.i(Code.Neg_rm32, mem(R.RSI, (x & 15) * 8 + 4)),
+      (a) => a.i(Code.Movzx_r32_rm8, R.EDX, R.AH), // a high byte register (no REX)
+      (a) => a.i(Code.Movzx_r64_rm16, R.RDI, R.BX),
+      (a) => a.i(Code.Movzx_r32_rm8, R.R9D, R.SIL),
       (a) => a.i(Code.Sete_rm8, R.AL),
+      (a) => a.i(Code.Setl_rm8, R.BH),
       (a, x) => a.i(Code.Bt_rm64_imm8, R.RBX, imm(x & 63)),
       // a division that may fault (#DE when RCX's low byte makes the divisor 0)
       (a) => a.i(Code.Div_rm8, R.CL),
@@ -528,11 +535,15 @@ describe('compiled blocks end where the loop would', () => {
           () => a.i(Code.Test_rm8_imm8, R.BL, imm(x & 0xff)),
           () => a.i(Code.Adc_r64_rm64, R.RDX, R.RBX),
           () => a.i(Code.Shl_rm64_imm8, R.RDX, imm(x & 63)),
+          () => a.i(Code.Neg_rm64, R.RDX),
+          () => a.i(Code.Neg_rm32, R.EDI),
         ];
+        const setccs = [Code.Seto_rm8, Code.Setb_rm8, Code.Sete_rm8, Code.Setbe_rm8, Code.Sets_rm8, Code.Setp_rm8, Code.Setl_rm8, Code.Setle_rm8, Code.Setno_rm8, Code.Setae_rm8, Code.Setne_rm8, Code.Seta_rm8, Code.Setns_rm8, Code.Setnp_rm8, Code.Setge_rm8, Code.Setg_rm8];
         const jccs = [Code.Jo_rel8_64, Code.Jno_rel8_64, Code.Jb_rel8_64, Code.Jae_rel8_64, Code.Je_rel8_64, Code.Jne_rel8_64, Code.Jbe_rel8_64, Code.Ja_rel8_64, Code.Js_rel8_64, Code.Jns_rel8_64, Code.Jp_rel8_64, Code.Jnp_rel8_64, Code.Jl_rel8_64, Code.Jge_rel8_64, Code.Jle_rel8_64, Code.Jg_rel8_64];
         const skip = a.label();
         producers[x % producers.length]!();
         if ((x & 0x100) !== 0) a.i(Code.Mov_r64_rm64, R.RDI, mem(R.RSI, 8));
+        if ((x & 0x200) !== 0) a.i(setccs[(x >> 10) & 15]!, R.R10L); // a SETcc on the same flags first
         a.br(jccs[(x >> 4) & 15]!, skip);
         a.i(Code.Add_rm64_imm8, R.RBX, imm(5));
         a.bind(skip);
@@ -673,6 +684,7 @@ describe('a faulting store leaves the flags as they were', () => {
   for (const [name, rmw] of [
     ['ADD [mem], imm', (a: Asm) => a.i(Code.Add_rm32_imm8, mem(R.RSI), imm(1))],
     ['SHL [mem], imm', (a: Asm) => a.i(Code.Shl_rm32_imm8, mem(R.RSI), imm(3))],
+    ['NEG [mem]', (a: Asm) => a.i(Code.Neg_rm64, mem(R.RSI))],
   ] as const) {
     it(name, () => {
       const body = (a: Asm) => {

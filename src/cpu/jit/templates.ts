@@ -15,11 +15,11 @@
 
 import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
-import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, testEG, testEI } from '../exec/arith.js';
+import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, negE, testEG, testEI } from '../exec/arith.js';
 import { call, jcc, jmp, jmpE, ret } from '../exec/control.js';
 import { popZ, pushZ } from '../exec/stack.js';
 import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
-import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx } from '../exec/move.js';
+import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx, setcc } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
 import { MEMO_MASK } from '../../mmu/mmu.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
@@ -289,8 +289,26 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === lea) return reads(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
   if (fn === movzx) {
     const ssz = d.cc > sz ? sz : d.cc;
-    if (!mem || sz < 4) return null;
+    if (sz < 4) return null;
+    if (!mem) {
+      // state.ts getR at 1 or 2 bytes (AH CH DH BH are 16-19 without REX)
+      const src = ssz === 2 ? `(L[${d.rm}] & 0xffff)` : d.rm < 16 ? `(L[${d.rm}] & 0xff)` : `((L[${d.rm - 16}] >>> 8) & 0xff)`;
+      return reads(setR(d.reg, sz, src, '0'));
+    }
     return reads(`${ea(d, site, true)} ${loadV(ssz, X)} ${setR(d.reg, sz, 'v', '0')}`);
+  }
+  if (fn === negE && (sz === 4 || sz === 8)) {
+    // arith.ts negE: SUB(0, x), result and flags; in memory the flags are put back when the store faults
+    if (!mem) {
+      const [lo, hi] = getR(d.rm, sz);
+      return setsFlags(reads(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
+    }
+    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`), ALU_SUB, sz);
+  }
+  if (fn === setcc && !mem) {
+    // move.ts setcc on a register: the condition (fused where the flags' operation is known)
+    const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
+    return reads(`v = ${c} ? 1 : 0; ${setR(d.rm, 1, 'v', '0')}`);
   }
   if (mem && fn === aluEI) return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`, d);
   if (mem && fn === aluEG) {
