@@ -209,6 +209,8 @@ export class Mmu {
   readonly memoPkeyR = new Int32Array(MEMO_SIZE);
   /** The entry's frame when allocated (an allocated frame's view never changes), else null. */
   readonly memoViewR: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
+  /** Whether an entry was made since the memo was last forgotten. */
+  private memoLive = false;
   private readonly memoPageW = new Int32Array(MEMO_SIZE);
   private readonly memoHiW = new Int32Array(MEMO_SIZE);
   private readonly memoAccW = new Int32Array(MEMO_SIZE).fill(-1);
@@ -271,8 +273,12 @@ export class Mmu {
 
   /** Call after changing the state's pkru, pkrs or ac (the CPU does, on WRPKRU, PKRS writes and RFLAGS.AC changes). */
   keysChanged(): void {
-    this.memoAccR.fill(-1);
-    this.memoAccW.fill(-1);
+    // (a kernel flips PKRS twice per page-table write: forget only a memo that holds something)
+    if (this.memoLive) {
+      this.memoAccR.fill(-1);
+      this.memoAccW.fill(-1);
+      this.memoLive = false;
+    }
   }
 
   /** Is the 64-bit address (halves) canonical for the current paging mode? (SDM Vol. 1 3.3.7.1) */
@@ -317,6 +323,7 @@ export class Mmu {
         const pkey = (info >>> INFO_PKEY_SHIFT) & 15;
         if ((type !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, pkey, acc) === 0) {
           const i = (vaLo >>> 12) & MEMO_MASK;
+          this.memoLive = true;
           if (type === ACC_READ) {
             this.memoPageR[i] = vaLo >>> 12;
             this.memoHiR[i] = vaHi;
