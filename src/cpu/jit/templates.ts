@@ -1,7 +1,8 @@
 /**
  * Inline code for the most frequent instruction forms of compiled blocks (compile.ts): MOV load, store and
- * register forms, MOV immediate, LEA, MOVZX, the ALU group with a memory operand and its register forms
- * (exec/fast.ts), Jcc. Each template is the handler it replaces (exec/move.ts, arith.ts, fast.ts, control.ts)
+ * register forms, MOV immediate, LEA, MOVZX, MOVSX, the ALU group with a memory operand and its register forms
+ * (exec/fast.ts), TEST, NEG, shifts and rotates by an immediate, SETcc, PUSH/POP, Jcc, JMP (direct and through
+ * r/m64), CALL, RET. Each template is the handler it replaces (exec/move.ts, arith.ts, fast.ts, control.ts)
  * written out with the record's fields as constants:
  * the same memory access (exec/state.ts `load` and `store` written out: the issue cost, then `cpu.loadSigned` or
  * `cpu.store`, every access translated, checked and charged by the core),
@@ -91,10 +92,10 @@ function loadE(sz: number, X: string): string {
 
 /**
  * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
- * cost, then the core's access, called directly. A read within one page that finds the MMU's read memo (the last
- * entry of the read's page: its access flags and TLB array version, and its allocated frame) is done here as `cpu.loadSigned`
- * and `Mmu.translate`/`l1Hit` would do it, effect for effect in their order: a call V8 does not inline costs
- * more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too, as loadSigned leaves it).
+ * cost, then the core's access, called directly. A read within one page that finds its page's entry in the MMU's
+ * read memo (its access flags, its TLB array's version, its allocated frame) is done here as `cpu.loadSigned` and
+ * `Mmu.translate`/`l1Hit` would do it, effect for effect in their order: a call V8 does not inline costs more
+ * than the access. Sets v (and vh for 8 bytes: cpu.loadHi too, as loadSigned leaves it).
  */
 function loadV(sz: number, X: string): string {
   const read =
