@@ -191,18 +191,19 @@ function udiv(nhLo: number, nhHi: number, nlLo: number, nlHi: number, dLo: numbe
     W[RM_HI] = 0;
     return;
   }
+  // A divisor of 2^32 or more (64-bit operands only: a 32-bit divisor is below 2^32): shift and subtract, a bit
+  // of the quotient at a time.
   let rl = nhLo >>> 0, rh = nhHi >>> 0;
   let ql = 0, qh = 0;
-  for (let i = bits - 1; i >= 0; i--) {
+  for (let i = 63; i >= 0; i--) {
     const inBit = i >= 32 ? (nlHi >>> (i - 32)) & 1 : (nlLo >>> i) & 1;
-    const top = bits === 64 ? rh >>> 31 : rl >>> 31;
-    if (bits === 64) rh = ((rh << 1) | (rl >>> 31)) >>> 0;
+    const top = rh >>> 31;
+    rh = ((rh << 1) | (rl >>> 31)) >>> 0;
     rl = ((rl << 1) | inBit) >>> 0;
-    const ge = top === 1 || (bits === 64 ? rh > dHi || (rh === dHi && rl >= dLo) : rl >= dLo);
-    if (ge) {
+    if (top === 1 || rh > dHi || (rh === dHi && rl >= dLo)) {
       const l = rl - dLo;
       rl = l >>> 0;
-      if (bits === 64) rh = (rh - dHi - (l < 0 ? 1 : 0)) >>> 0;
+      rh = (rh - dHi - (l < 0 ? 1 : 0)) >>> 0;
       if (i >= 32) qh |= 1 << (i - 32);
       else ql |= 1 << i;
     }
