@@ -20,14 +20,14 @@
 
 import type { Block, BlockFn } from './block.js';
 import { MEMO_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
-import { getR, setR } from '../exec/state.js';
+import { setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
 import { shiftOp } from '../exec/shift.js';
 import { jcc, jmp } from '../exec/control.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
-const HELPERS = { setR, getR, alu, cond, saveFlags, restoreFlags, shiftOp };
+const HELPERS = { setR, alu, cond, saveFlags, restoreFlags, shiftOp };
 /**
  * Block functions shared by every machine of the process, found by the block's start offset, bytes and costs:
  * these determine its source and its records (decoding is a function of the bytes; a record is never changed

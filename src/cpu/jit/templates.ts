@@ -26,7 +26,7 @@ import { MEMO_MASK } from '../../mmu/mmu.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
-export const TEMPLATE_HELPERS = ['setR', 'getR', 'alu', 'cond', 'saveFlags', 'restoreFlags', 'shiftOp'] as const;
+export const TEMPLATE_HELPERS = ['setR', 'alu', 'cond', 'saveFlags', 'restoreFlags', 'shiftOp'] as const;
 
 /** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
 export interface Site {
@@ -78,11 +78,12 @@ function setR(r: number, sz: number, lo: string, hi: string): string {
   return `setR(s, ${r}, ${sz}, ${lo}, ${hi});`;
 }
 
-/** Read register r at size sz (low half) and its high half (0 below 8 bytes). */
+/** Read register r at size sz (low half) and its high half (0 below 8 bytes), as exec/state.ts `getR` does (AH CH DH BH are 16-19). */
 function getR(r: number, sz: number): [string, string] {
   if (sz === 8) return [`L[${r}]`, `HH[${r}]`];
   if (sz === 4) return [`L[${r}]`, '0'];
-  return [`getR(s, ${r}, ${sz})`, '0'];
+  if (sz === 2) return [`(L[${r}] & 0xffff)`, '0'];
+  return [r < 16 ? `(L[${r}] & 0xff)` : `((L[${r - 16}] >>> 8) & 0xff)`, '0'];
 }
 
 /** Load the memory operand at eLo/eHi into v/vh (readE with a memory operand). */
@@ -291,11 +292,7 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === movzx) {
     const ssz = d.cc > sz ? sz : d.cc;
     if (sz < 4) return null;
-    if (!mem) {
-      // state.ts getR at 1 or 2 bytes (AH CH DH BH are 16-19 without REX)
-      const src = ssz === 2 ? `(L[${d.rm}] & 0xffff)` : d.rm < 16 ? `(L[${d.rm}] & 0xff)` : `((L[${d.rm - 16}] >>> 8) & 0xff)`;
-      return reads(setR(d.reg, sz, src, '0'));
-    }
+    if (!mem) return reads(setR(d.reg, sz, getR(d.rm, ssz)[0], '0'));
     return reads(`${ea(d, site, true)} ${loadV(ssz, X)} ${setR(d.reg, sz, 'v', '0')}`);
   }
   if (fn === negE && (sz === 4 || sz === 8)) {
