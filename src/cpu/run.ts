@@ -251,9 +251,10 @@ function loop(s: St, max: number): RunResult {
       const bs = page.blocks;
       if (bs !== null) {
         let b = bs[off];
-        if (b !== undefined && b.fn !== null && b.length <= max - n - events) {
+        let left = max - n - events;
+        if (b !== undefined && b.fn !== null && b.length <= left) {
           const pageLo = ripLo - off;
-          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, room(max - n - events));
+          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, room(left));
           // Chained: while the next instruction starts a compiled block in the same page and nothing the loop's
           // top checks has changed, enter it here with the same fetch accounting (entered = 0 here).
           while (r > 0) {
@@ -268,13 +269,14 @@ function loop(s: St, max: number): RunResult {
             const o = nl & 0xfff;
             const next = bs[o];
             const fn = next?.fn;
-            if (next === undefined || fn === null || fn === undefined || next.length > max - n - events) break;
+            left = max - n - events;
+            if (next === undefined || fn === null || fn === undefined || next.length > left) break;
             if (nl !== seqLo || (o & 15) === 0) {
               stats.fetches++;
               if (itlbHit !== 0) stats.cycles += itlbHit;
             }
             b = next;
-            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, room(max - n - events));
+            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, room(left));
           }
           if (r > 0) continue;
           // the instruction after the -r - 1 retired raised an exception
