@@ -296,7 +296,8 @@ export function template(d: Insn, site: Site): Template | null {
     return reads(`${ea(d, site, true)} ${loadV(ssz, X)} ${setR(d.reg, sz, 'v', '0')}`);
   }
   if (fn === negE && (sz === 4 || sz === 8)) {
-    // arith.ts negE: SUB(0, x), result and flags; in memory the flags are put back when the store faults
+    // arith.ts negE: SUB(0, x), result and flags (SDM Vol. 2B NEG: CF clear only for a 0 source; the others from
+    // the result as for SUB); in memory the flags are put back when the store faults
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
       return setsFlags(reads(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
@@ -378,7 +379,7 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
   if (fn === jmpE) {
     // control.ts jmpE: the target read as readE(8) does (a fault leaves at the JMP), the taken cost, #GP(0) when
-    // the target is not canonical
+    // the target is not canonical (SDM Vol. 2A JMP, 64-Bit Mode Exceptions)
     const get = mem ? `${ea(d, site, true)} ${loadE(8, X)}` : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
     return { js: `${get} stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`, writes: false, branch: true, flags: 'keep' };
   }
