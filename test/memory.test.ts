@@ -79,4 +79,23 @@ describe('PhysicalMemory', () => {
     expect(() => new PhysicalMemory({ size: 4096, maxPhysAddr: 60 })).toThrow(/60/);
     expect(() => m.readBytes(0, -1)).toThrow(RangeError);
   });
+
+  it('writableFrame: the view of an allocated frame not holding code, without allocating; markCode tells its listeners', () => {
+    const m = new PhysicalMemory({ size: 1 << 20 });
+    const marked: number[] = [];
+    m.onMarkCode((f) => marked.push(f));
+    expect(m.writableFrame(3)).toBeNull(); // never written: not allocated
+    expect(m.stats.framesAllocated).toBe(0);
+    m.write32(3 * 4096 + 8, 0x11223344);
+    const v = m.writableFrame(3);
+    expect(v).not.toBeNull();
+    expect(v!.getUint32(8, true)).toBe(0x11223344);
+    expect(v).toBe(m.writeFrame(3)); // the frame's one view
+    m.markCode(3);
+    expect(marked).toEqual([3]);
+    expect(m.writableFrame(3)).toBeNull(); // holds code: its next write goes through writeFrame
+    m.write8(3 * 4096, 1); // (the write unmarks it)
+    expect(m.writableFrame(3)).toBe(v);
+    expect(m.writableFrame(1 << 20)).toBeNull(); // above installed memory
+  });
 });

@@ -211,21 +211,28 @@ export class Mmu {
   readonly memoViewR: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
   /** Whether an entry was made since the memo was last forgotten. */
   private memoLive = false;
-  private readonly memoPageW = new Int32Array(MEMO_SIZE);
-  private readonly memoHiW = new Int32Array(MEMO_SIZE);
-  private readonly memoAccW = new Int32Array(MEMO_SIZE).fill(-1);
-  private readonly memoVerW = new Float64Array(MEMO_SIZE);
-  private readonly memoSlotW = new Int32Array(MEMO_SIZE);
-  private readonly memoPkeyW = new Int32Array(MEMO_SIZE);
+  // The write memo: the same fields for writes (l1Write's version; an entry is made only for a dirty page).
+  readonly memoPageW = new Int32Array(MEMO_SIZE);
+  readonly memoHiW = new Int32Array(MEMO_SIZE);
+  readonly memoAccW = new Int32Array(MEMO_SIZE).fill(-1);
+  readonly memoVerW = new Float64Array(MEMO_SIZE);
+  readonly memoSlotW = new Int32Array(MEMO_SIZE);
+  readonly memoPkeyW = new Int32Array(MEMO_SIZE);
+  /**
+   * The entry's frame when it is allocated and holds no decoded code (PhysicalMemory.writableFrame), else null:
+   * a compiled store writes it directly. Forgotten whenever a frame is marked as code (its next write must go
+   * through PhysicalMemory.writeFrame, which drops the decoded code first).
+   */
+  readonly memoViewW: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
   /** The L1 4 KiB TLB that reads and writes hit (writes: the store-only TLB where the geometry has one). */
   readonly l1Read: AssocCache;
-  private readonly l1Write: AssocCache;
+  readonly l1Write: AssocCache;
   /** timing.l1TlbHit */
   readonly l1HitCost: number;
 
   /** After XLATE_PAGE_FAULT: the error code. */
   faultCode = 0;
-  /** After a successful translation: page size shift (12, 21, 30) and key, for reports. */
+  /** After a successful `translate`: page size shift (12, 21, 30) and key, for reports (compiled accesses leave them). */
   lastPageShift = 12;
   lastPkey = 0;
 
@@ -260,6 +267,7 @@ export class Mmu {
     this.rights = new RightsTable(this.state);
     const r = timing.walkRef;
     this.walkRefCost = Float64Array.of(0, r.pte, r.pde, r.pdpte, r.pml4e, r.pml5e);
+    mem.onMarkCode(() => this.memoViewW.fill(null));
   }
 
   /**
@@ -340,6 +348,7 @@ export class Mmu {
             this.memoVerW[i] = arr.version;
             this.memoSlotW[i] = slot;
             this.memoPkeyW[i] = pkey;
+            this.memoViewW[i] = this.mem.writableFrame(arr.base[slot]! / 4096);
           }
           return this.l1Hit(arr, slot, pkey) + (vaLo & 0xfff);
         }
@@ -350,7 +359,8 @@ export class Mmu {
 
   /**
    * An allowed access hit the L1 4 KiB TLB at `slot`: mark it used, count it; returns the page's base. Compiled
-   * blocks write this out for a read that finds the read memo (jit/templates.ts loadV): keep the two in step.
+   * blocks write this out for an access that finds the read or write memo (jit/templates.ts loadV, storeS): keep
+   * them in step.
    */
   private l1Hit(arr: AssocCache, slot: number, pkey: number): number {
     arr.touch(slot);

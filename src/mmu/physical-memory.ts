@@ -68,6 +68,7 @@ export class PhysicalMemory {
   private readonly codeFrames = new Set<number>();
   /** Called with the frame number before the first write to a frame marked by `markCode` (self-modifying code). */
   onCodeWrite: ((frameNo: number) => void) | null = null;
+  private readonly markListeners: ((frameNo: number) => void)[] = [];
 
   constructor(opts: PhysicalMemoryOptions) {
     options(opts, 'PhysicalMemory options', ['size', 'maxPhysAddr'], true);
@@ -119,6 +120,24 @@ export class PhysicalMemory {
     this.codeFrames.add(frameNo);
     const i = frameNo & (FRAME_CACHE - 1);
     if (this.writeNo[i] === frameNo) this.writeNo[i] = -1;
+    for (const l of this.markListeners) l(frameNo);
+  }
+
+  /**
+   * Call `listener` whenever a frame is marked as code (an MMU forgets the frames its write memo holds, so that
+   * the frame's next write comes through `writeFrame`).
+   */
+  onMarkCode(listener: (frameNo: number) => void): void {
+    this.markListeners.push(listener);
+  }
+
+  /**
+   * The frame's view when it is allocated and not marked as code (a write to it may go straight to the view),
+   * else null: without side effects (no allocation, no code drop; `writeFrame` does those).
+   */
+  writableFrame(frameNo: number): DataView | null {
+    if (this.codeFrames.has(frameNo)) return null;
+    return this.frames.get(frameNo) ?? null;
   }
 
   private lookupForWrite(frameNo: number): DataView | null {

@@ -445,6 +445,36 @@ describe('compiled blocks end where the loop would', () => {
     expect(on.cpu.regs.rbx).toBe(7n + 5049n);
   });
 
+  it('a compiled store to a page whose frame became code since its write-memo entry was made: the code is decoded afresh', () => {
+    // `mov eax, imm32; ret` at physical 0x500000 is called, its immediate patched through the 4 KiB alias at SMALL
+    // (a compiled store) and called again; then CR3 is reloaded (the TLB flushed) and the frame written twice more
+    // through SMALL: the first store's walk refills the TLB (and, through the core, drops the decoded function),
+    // the second makes the write-memo entry while the frame holds no decoded code. The next round's first call
+    // decodes the function again (the frame is code again), so the patch must not write through the entry's view:
+    // it must drop the decoded function, and the second call return this round's ECX.
+    const body = (a: Asm) => {
+      a.i(Code.Mov_r64_imm64, R.RDX, imm(0x500000));
+      a.i(Code.Call_rm64, R.RDX);
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Mov_rm32_r32, mem(R.RSI, 1), R.ECX);
+      a.i(Code.Call_rm64, R.RDX);
+      a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
+      a.i(Code.Mov_r64_cr, R.RAX, R.CR3);
+      a.i(Code.Mov_cr_r64, R.CR3, R.RAX);
+      a.i(Code.Push_r64, R.RAX); // the stack page in the TLB again before the write-memo entry is made
+      a.i(Code.Pop_r64, R.RAX);
+      a.i(Code.Mov_rm32_r32, mem(R.RSI, 8), R.ECX);
+      a.i(Code.Mov_rm32_r32, mem(R.RSI, 12), R.ECX);
+    };
+    const setup = (a: Asm, r: Rig) => {
+      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
+      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+    };
+    const on = sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000);
+    // round c (100 down to 1): the first call returns the last round's c + 1 (7 in the first), the second c
+    expect(on.cpu.regs.rbx).toBe(7n + 5049n + 5050n);
+  });
+
   it('CALL and RET imm16 in compiled blocks, then a RET to a non-canonical address: #GP at the RET, RSP as before it', () => {
     const fn = { label: null as ReturnType<Asm['label']> | null };
     const body = (a: Asm) => {

@@ -10,7 +10,9 @@
  *     boundary, one more when its bytes run into the next block: an iTLB hit each; see run.ts);
  *   - RIP of the next instruction in s.nxLo/nxHi before a handler call (a handler may read it; branches change
  *     it), and wherever the block leaves;
- *   - the instruction's class cycles, then the handler;
+ *   - the instruction's class cycles, then the handler (the block keeps the cycles in a local, adding the same
+ *     amounts in the same order, and writes it back around each call and when it leaves; it counts fetch blocks
+ *     and the accesses it does itself in locals, added when it leaves);
  *   - an exception left pending ends the block at that instruction (s.ripLo/ripHi at it);
  *   - a write to a code page (the cache's generation changed) ends the block after the instruction, so that
  *     the loop decodes what follows afresh (self-modifying code).
@@ -19,7 +21,7 @@
  */
 
 import type { Block, BlockFn } from './block.js';
-import { MEMO_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
+import { MEMO_LOCALS, MEMO_W_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
 import { setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
@@ -92,8 +94,8 @@ function blockSource(b: Block): string {
     lines.push(`  // +${off.toString(16)} ${d.len} bytes: ${d.fn.name}`);
     // A sequential instruction starting a fetch block (the first one's is the loop's), and one whose last byte
     // runs into the next block.
-    if (i > 0 && (off & 15) === 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
-    if (d.xblk !== 0) lines.push('  stats.fetches++; stats.cycles += itlbHit;');
+    if (i > 0 && (off & 15) === 0) lines.push('  nF++; cy += itlbHit;');
+    if (d.xblk !== 0) lines.push('  nF++; cy += itlbHit;');
     // Next RIP: within the page, so only an instruction that ends at the page's end can carry into the high half.
     // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
@@ -104,10 +106,10 @@ function blockSource(b: Block): string {
     flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
     const nxBefore = t === null || end === 4096;
     if (nxBefore) lines.push(`  ${nxSet}`);
-    if (d.cost !== 0) lines.push(`  stats.cycles += ${String(d.cost)};`);
+    if (d.cost !== 0) lines.push(`  cy += ${String(d.cost)};`);
     if (t !== null) lines.push(`  ${t.js}`);
     else {
-      lines.push(`  f${i}(s, d${i});`);
+      lines.push(`  stats.cycles = cy; f${i}(s, d${i}); cy = stats.cycles;`);
       lines.push(`  if (cpu.xv >= 0) ${X}`);
     }
     // A write into a code page (this block's included) drops its records: leave, the loop decodes afresh.
@@ -119,7 +121,7 @@ function blockSource(b: Block): string {
     // Taken back to the start: again, when the run loop's chaining would enter this block again (a taken branch
     // starts a new fetch block, an iTLB hit; the whole block fits in the instruction bound; nothing stopped the
     // run, made the fetch stale or dropped code).
-    lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; stats.fetches++; stats.cycles += itlbHit; continue; }`);
+    lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; nF++; cy += itlbHit; continue; }`);
   }
   lines.push(`  return ${retired(len)};`);
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
@@ -127,10 +129,15 @@ function blockSource(b: Block): string {
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
   // The scratch locals are declared in the loop's body: each round starts with its own, and no value is carried
   // from one round to the next (nothing reads a scratch local before the round writes it).
-  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;';
+  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, ok = false;';
   const text = lines.join('\n');
-  const memo = text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '';
+  const memo = (text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '') + (text.includes('MPgW[') ? ` ${MEMO_W_LOCALS}` : '');
   const head = `const L = s.lo, HH = s.hi, M = cpu.mmu;${memo}`;
-  const body = loops ? `  ${head} let lp = 0;\n  for (;;) {\n  ${scratch}\n${text}\n  }` : `  ${head} ${scratch}\n${text}`;
+  const inner = loops ? `let lp = 0;\n  for (;;) {\n  ${scratch}\n${text}\n  }` : `${scratch}\n${text}`;
+  // The block's cycles in a local (the same additions in the same order: the same value), written back around
+  // every call (handlers and the core's accesses add to stats.cycles themselves) and when the block leaves; the
+  // fetch-block and compiled-access counts (integers: exact in any order) added when it leaves.
+  const flush = 'stats.cycles = cy; stats.fetches += nF; if (nR !== 0) { stats.reads += nR; stats.translations += nR; stats.tlbHits += nR; } if (nW !== 0) { stats.writes += nW; stats.translations += nW; stats.tlbHits += nW; }';
+  const body = `  ${head}\n  let cy = stats.cycles, nF = 0, nR = 0, nW = 0;\n  try {\n  ${inner}\n  } finally {\n  ${flush}\n  }`;
   return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room) {\n${body}\n};`;
 }

@@ -95,31 +95,50 @@ function loadE(sz: number, X: string): string {
  * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
  * cost, then the core's access, called directly. A read within one page that finds its page's entry in the MMU's
  * read memo (its access flags, its TLB array's version, its allocated frame) is done here as `cpu.loadSigned` and
- * `Mmu.translate`/`l1Hit` would do it, effect for effect in their order: a call V8 does not inline costs more
- * than the access. Sets v (and vh for 8 bytes: cpu.loadHi too, as loadSigned leaves it).
+ * `Mmu.translate`/`l1Hit` would do it: the cycles added in their order (to the block's local `cy`, compile.ts),
+ * the LRU mark, and the counts (reads, translations, TLB hits) in `nR`, added to the statistics when the block
+ * leaves (integers: the same totals). Not the MMU's `lastPageShift`/`lastPkey` (only its own `translate` callers
+ * read them). A call V8 does not inline costs more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too,
+ * as loadSigned leaves it). In a template, `cy` stands for stats.cycles: it is written back around every call
+ * that may add to it (the core's accesses, handlers).
  */
 function loadV(sz: number, X: string): string {
   const read =
     sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
   return (
-    `stats.cycles += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
+    `cy += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
     `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (s.accR & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
-    `stats.cycles += cpu.dataCost; stats.reads++; M.l1Read.touch(MSl[mi]); stats.translations++; stats.tlbHits++; stats.cycles += M.l1HitCost; M.lastPageShift = 12; M.lastPkey = MPk[mi]; ${read} ` +
+    `cy += cpu.dataCost; nR++; M.l1Read.touch(MSl[mi]); cy += M.l1HitCost; ${read} ` +
     `} else { ${loadCall(sz, 'eLo | 0', 'eHi', 's.accR', X)} }`
   );
 }
 
 /** The locals loadV's memo test reads (the MMU's read memo arrays), for a block that has a compiled read. */
-export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MPk = M.memoPkeyR, MVw = M.memoViewR;';
+export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR;';
+/** The locals storeS's memo test reads (the MMU's write memo arrays), for a block that has a compiled write. */
+export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW;';
 
 /** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
 function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
-  return `v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi | 0;' : ''}`;
+  return `stats.cycles = cy; v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); cy = stats.cycles; if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi | 0;' : ''}`;
 }
 
-/** The store of lo/hi at eLo/eHi with its issue cost, as an expression: true when it completed (nothing written else). */
-function storeOk(sz: number, lo: string, hi: string, acc = 's.accW'): string {
-  return `(stats.cycles += s.costStore, cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, ${acc}))`;
+/**
+ * The store of lo/hi (expressions, each evaluated once) at eLo/eHi with its issue cost; runs `fail` when it raised
+ * an exception (nothing written). A store within one page that finds its page's entry in the MMU's write memo
+ * (its access flags, the write TLB's version, an allocated frame without decoded code) is done here as
+ * `cpu.store` and `Mmu.translate`/`l1Hit` would do it, as loadV does (counts in `nW`); any other goes through
+ * `cpu.store` (which drops decoded code before writing a frame that holds some).
+ */
+function storeS(sz: number, lo: string, hi: string, fail: string, acc = 's.accW'): string {
+  const write =
+    sz === 1 ? `f.setUint8(o, ${lo});` : sz === 2 ? `f.setUint16(o, ${lo}, true);` : sz === 4 ? `f.setInt32(o, (${lo}) | 0, true);` : `f.setInt32(o, (${lo}) | 0, true); f.setInt32(o + 4, (${hi}) | 0, true);`;
+  return (
+    `cy += s.costStore; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVwW[mi]; ` +
+    `if (o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && f !== null && MVrW[mi] === M.l1Write.version) { ` +
+    `cy += cpu.dataCost; nW++; M.l1Write.touch(MSlW[mi]); cy += M.l1HitCost; ${write} ` +
+    `} else { stats.cycles = cy; ok = cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, ${acc}); cy = stats.cycles; if (!ok) { ${fail} } }`
+  );
 }
 
 /**
@@ -150,7 +169,7 @@ function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: str
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
 function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
   if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
-  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`;
+  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${storeS(sz, 's.rLo', 's.rHi', `restoreFlags(s); ${X}`)}`;
 }
 
 /**
@@ -239,12 +258,12 @@ const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? r
  * store as a stack access, RSP written only when the store completed.
  */
 function push8(lo: string, hi: string, X: string): string {
-  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; if (!${storeOk(8, lo, hi, 's.accSW')}) ${X} L[4] = eLo; HH[4] = eHi;`;
+  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; ${storeS(8, lo, hi, X, 's.accSW')} L[4] = eLo; HH[4] = eHi;`;
 }
 
 /** exec/state.ts pop of 8 bytes into v/vh as a stack access; RSP + 8 only when the load completed. */
 function pop8(X: string): string {
-  return `stats.cycles += s.costLoad; ${loadCall(8, 'L[4]', 'HH[4]', 's.accSR', X)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+  return `cy += s.costLoad; ${loadCall(8, 'L[4]', 'HH[4]', 's.accSR', X)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
 }
 
 /**
@@ -256,10 +275,10 @@ function jumpTaken(d: Insn, site: Site, before = ''): string {
   const target = site.end + (d.immLo | 0);
   if (site.end !== 4096 && target >= 0 && target < 4096) {
     // within the page: no carry into the high half (pageLo + 4096 <= 2^32), which the check still sees
-    return `stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(pageHi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = pageLo + ${target}; s.nxHi = pageHi;`;
+    return `cy += s.costTaken; if (!cpu.mmu.isCanonical(pageHi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = pageLo + ${target}; s.nxHi = pageHi;`;
   }
   return (
-    `stats.cycles += s.costTaken; ` +
+    `cy += s.costTaken; ` +
     `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
     `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = lo; s.nxHi = hi >>> 0;`
   );
@@ -281,11 +300,11 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === movEG) {
     const [lo, hi] = getR(d.reg, sz);
     if (!mem) return sz >= 4 ? reads(setR(d.rm, sz, lo, hi)) : null;
-    return writes(`${ea(d, site, true)} if (!${storeOk(sz, lo, hi)}) ${X}`);
+    return writes(`${ea(d, site, true)} ${storeS(sz, lo, hi, X)}`);
   }
   if (fn === movEI) {
     if (!mem) return reads(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
-    return writes(`${ea(d, site, true)} if (!${storeOk(sz, String(d.immLo), String(d.immHi))}) ${X}`);
+    return writes(`${ea(d, site, true)} ${storeS(sz, String(d.immLo), String(d.immHi), X)}`);
   }
   if (fn === movZI) return reads(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
   if (fn === lea) return reads(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
@@ -302,7 +321,7 @@ export function template(d: Insn, site: Site): Template | null {
       const [lo, hi] = getR(d.rm, sz);
       return setsFlags(reads(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
     }
-    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} if (!${storeOk(sz, 's.rLo', 's.rHi')}) { restoreFlags(s); ${X} }`), ALU_SUB, sz);
+    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${storeS(sz, 's.rLo', 's.rHi', `restoreFlags(s); ${X}`)}`), ALU_SUB, sz);
   }
   if (fn === setcc && !mem) {
     // move.ts setcc on a register: the condition (fused where the flags' operation is known)
@@ -368,20 +387,20 @@ export function template(d: Insn, site: Site): Template | null {
       return { ...reads(`${shiftJs(d.ext, sz, lo, hi, n)} ${setR(d.rm, sz, 'fr', 'frh')}`), flags: 'other' };
     }
     if (n === 0) return reads(`${ea(d, site, true)} ${loadE(sz, X)}`);
-    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${shiftJs(d.ext, sz, 'v', 'vh', n)} if (!${storeOk(sz, 'fr', 'frh')}) { restoreFlags(s); ${X} }`), flags: 'other' };
+    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
     // where it can.
     const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
-    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { stats.cycles += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
+    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { cy += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
   }
   if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
   if (fn === jmpE) {
     // control.ts jmpE: the target read as readE(8) does (a fault leaves at the JMP), the taken cost, #GP(0) when
     // the target is not canonical (SDM Vol. 2A JMP, 64-Bit Mode Exceptions)
     const get = mem ? `${ea(d, site, true)} ${loadE(8, X)}` : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
-    return { js: `${get} stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`, writes: false, branch: true, flags: 'keep' };
+    return { js: `${get} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`, writes: false, branch: true, flags: 'keep' };
   }
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
   if (fn === pushZ && sz === 8) return writes(push8(`L[${d.reg}]`, `HH[${d.reg}]`, X));
@@ -400,7 +419,7 @@ export function template(d: Insn, site: Site): Template | null {
     const n = d.immLo & 0xffff;
     const release = n === 0 ? '' : ` t = (L[4] >>> 0) + ${n}; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
     return {
-      js: `lo = L[4]; hi = HH[4]; ${pop8(X)} stats.cycles += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
+      js: `lo = L[4]; hi = HH[4]; ${pop8(X)} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
       writes: false,
       branch: true,
       flags: 'keep',
