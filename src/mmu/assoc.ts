@@ -18,12 +18,16 @@ export class AssocCache {
   private readonly tagLo: Int32Array;
   private readonly tagHi: Int32Array;
   private readonly globalFlag: Uint8Array;
-  private readonly stamp: Float64Array;
+  /**
+   * Last-use stamps by slot, and after them (at index `entries`) the clock: the last stamp given. Public for the
+   * block compiler (src/cpu/jit), whose compiled accesses mark their slot used as `touch` does; only this class and
+   * those write it.
+   */
+  readonly stamp: Float64Array;
   /** Physical base of the page (TLB) or of the next table (paging-structure cache). */
   readonly base: Float64Array;
   /** Payload bits. */
   readonly info: Int32Array;
-  private clock = 0;
   /**
    * Counts the changes to the entries (insert, invalidate, clear): a slot found for a tag stays the slot a
    * lookup of that tag finds until `version` changes (the MMU's hit memo relies on it).
@@ -45,7 +49,7 @@ export class AssocCache {
     this.tagLo = new Int32Array(entries);
     this.tagHi = new Int32Array(entries);
     this.globalFlag = new Uint8Array(entries);
-    this.stamp = new Float64Array(entries);
+    this.stamp = new Float64Array(entries + 1);
     this.base = new Float64Array(entries);
     this.info = new Int32Array(entries);
   }
@@ -59,7 +63,7 @@ export class AssocCache {
   /** Find a valid way with this tag for this PCID (or global). Returns the slot index or -1. Marks it used. */
   lookup(tagLo: number, tagHi: number, pcid: number): number {
     const i = this.lookupOnly(tagLo, tagHi, pcid);
-    if (i >= 0) this.stamp[i] = ++this.clock;
+    if (i >= 0) this.touch(i);
     return i;
   }
 
@@ -81,7 +85,10 @@ export class AssocCache {
 
   /** Mark a slot most recently used. */
   touch(i: number): void {
-    this.stamp[i] = ++this.clock;
+    const st = this.stamp;
+    const c = st[this.entries]! + 1;
+    st[this.entries] = c;
+    st[i] = c;
   }
 
   /**
@@ -121,7 +128,7 @@ export class AssocCache {
     this.globalFlag[victim] = global ? 1 : 0;
     this.base[victim] = base;
     this.info[victim] = info;
-    this.stamp[victim] = ++this.clock;
+    this.touch(victim);
     this.version++;
     return victim;
   }

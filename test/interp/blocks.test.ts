@@ -32,7 +32,9 @@ const GPRS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9'
 function state(cpu: Cpu): Record<string, unknown> {
   const regs: Record<string, bigint> = {};
   for (const g of GPRS) regs[g] = cpu.getReg(g);
-  return { regs, rip: cpu.rip, rflags: cpu.rflags, stats: { ...cpu.stats }, cr2: cpu.readCr(2) };
+  // the data TLBs' LRU stamps too: compiled accesses mark their slot used as the core's translate does
+  const lru = { read: [...cpu.mmu.l1Read.stamp], write: [...cpu.mmu.l1Write.stamp] };
+  return { regs, rip: cpu.rip, rflags: cpu.rflags, stats: { ...cpu.stats }, cr2: cpu.readCr(2), lru };
 }
 
 /** Run the rig's program with blocks on or off; the machine's state and the run's result. */
@@ -705,6 +707,52 @@ describe('blocks at the 4 GiB line', () => {
     expect(o.res.reason).toBe('hlt');
     expect(o.cpu.regs.rax).toBe(85n * 1275n); // sum over rcx = 50..1 of 85 * rcx
     expect(o.cpu.rip).toBe(0x100000009n);
+  });
+
+  it('[base + disp] carried into and borrowed from the high half: compiled loads and stores at the right addresses', () => {
+    // RBX walks down from 0x1_0000_0100 by 8 for 60 rounds (to 0xffff_ff28); the block reads [rbx - 0x48] and
+    // [rbx + 0x7ffffff8] and writes [rbx - 0x10] and [rbx + 0x7ffffff0]: the negative displacements cross the 4 GiB
+    // line (a borrow from the high half), the positive ones the 6 GiB line (a carry into it); 4 KiB pages there.
+    const build = (): Rig => {
+      const r = rig();
+      for (let i = 0; i < 4; i++) {
+        r.pt.map(0xffffc000n + BigInt(i) * 4096n, 0x2000000n + BigInt(i) * 4096n, 4096, { write: true });
+        r.pt.map(0x100000000n + BigInt(i) * 4096n, 0x2004000n + BigInt(i) * 4096n, 4096, { write: true });
+        r.pt.map(0x17fffe000n + BigInt(i) * 4096n, 0x2008000n + BigInt(i) * 4096n, 4096, { write: true });
+      }
+      for (let i = 0; i < 0x4000; i += 8) r.m.memory.write64(0x2000000 + i, BigInt(i) * 0x10001n + 0x100000000n);
+      const a = new Asm();
+      const top = a.label();
+      a.i(Code.Mov_r64_imm64, R.RBX, 0x100000100n);
+      a.i(Code.Mov_r32_imm32, R.ECX, imm(60));
+      a.bind(top);
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RBX, -0x48));
+      a.i(Code.Add_r64_rm64, R.RDX, R.RAX);
+      a.i(Code.Mov_r64_rm64, R.RAX, mem(R.RBX, 0x7ffffff8));
+      a.i(Code.Add_r64_rm64, R.RDX, R.RAX);
+      a.i(Code.Mov_rm64_r64, mem(R.RBX, -0x10), R.RDX);
+      a.i(Code.Mov_rm64_r64, mem(R.RBX, 0x7ffffff0), R.RCX);
+      a.i(Code.Sub_rm64_imm8, R.RBX, imm(8));
+      a.i(Code.Dec_rm32, R.ECX);
+      a.br(Code.Jne_rel32_64, top);
+      a.i(Code.Hlt);
+      load(r, a);
+      return r;
+    };
+    const { on, off, compiled } = runBoth(build, 100_000);
+    expect(compiled).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+    const o = on as { res: { reason: string } };
+    expect(o.res.reason).toBe('hlt');
+    // the last round's stores (RBX = 0xffff_ff28): [0xffff_ff18] and [0x1_7fff_ff18]
+    const r = build();
+    r.cpu.run({ maxInstructions: 100_000 });
+    expect(r.m.memory.read64(0x2003f18)).toBe(r.cpu.getReg('rdx'));
+    expect(r.m.memory.read64(0x2009f18)).toBe(1n);
+    // above the lines: round 30's [0x1_0000_0000] (RDX has read data from below the line since round 24) and the
+    // first round's [0x1_8000_00f0]
+    expect(r.m.memory.read64(0x2004000)).not.toBe(0n);
+    expect(r.m.memory.read64(0x200a0f0)).toBe(60n);
   });
 });
 

@@ -129,7 +129,7 @@ function blockSource(b: Block): string {
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
   // The scratch locals are declared in the loop's body: each round starts with its own, and no value is carried
   // from one round to the next (nothing reads a scratch local before the round writes it).
-  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, ok = false;';
+  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, ok = false, ck = 0;';
   const text = lines.join('\n');
   const memo = (text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '') + (text.includes('MPgW[') ? ` ${MEMO_W_LOCALS}` : '');
   const head = `const L = s.lo, HH = s.hi, M = cpu.mmu;${memo}`;

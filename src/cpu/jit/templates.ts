@@ -52,6 +52,13 @@ const hex = (n: number): string => (n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.t
 
 /** Effective address into eLo/eHi (exec/state.ts `ea`; `lea` ignores the segment base). */
 function ea(d: Insn, site: Site, segment: boolean): string {
+  if (!d.ripRel && d.base >= 0 && d.index < 0 && d.asz === 8 && (!segment || d.seg === 0)) {
+    // base + disp, the common form: int32 halves only (the low sum is below 2^33: a carry of 0 or 1)
+    const b = d.base;
+    const dLo = d.dispLo >>> 0;
+    if (dLo === 0 && d.dispHi === 0) return `eLo = L[${b}] >>> 0; eHi = HH[${b}];`;
+    return `t = (L[${b}] >>> 0) + ${hex(dLo)}; eLo = t >>> 0; eHi = (HH[${b}] + ${d.dispHi} + (t > 0xffffffff ? 1 : 0)) | 0;`;
+  }
   const out: string[] = [];
   out.push(`lo = ${hex(d.dispLo >>> 0)}; hi = ${d.dispHi};`);
   if (d.ripRel) out.push(`lo += ${site.nxLo}; hi += ${site.nxHi};`);
@@ -96,7 +103,7 @@ function loadE(sz: number, X: string): string {
  * cost, then the core's access, called directly. A read within one page that finds its page's entry in the MMU's
  * read memo (its access flags, its TLB array's version, its allocated frame) is done here as `cpu.loadSigned` and
  * `Mmu.translate`/`l1Hit` would do it: the cycles added in their order (to the block's local `cy`, compile.ts),
- * the LRU mark, and the counts (reads, translations, TLB hits) in `nR`, added to the statistics when the block
+ * the LRU mark (AssocCache.touch), and the counts (reads, translations, TLB hits) in `nR`, added to the statistics when the block
  * leaves (integers: the same totals). Not the MMU's `lastPageShift`/`lastPkey` (only its own `translate` callers
  * read them). A call V8 does not inline costs more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too,
  * as loadSigned leaves it). In a template, `cy` stands for stats.cycles: it is written back around every call
@@ -108,15 +115,15 @@ function loadV(sz: number, X: string): string {
   return (
     `cy += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
     `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (s.accR & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
-    `cy += cpu.dataCost; nR++; M.l1Read.touch(MSl[mi]); cy += M.l1HitCost; ${read} ` +
+    `cy += cpu.dataCost; nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; cy += M.l1HitCost; ${read} ` +
     `} else { ${loadCall(sz, 'eLo | 0', 'eHi', 's.accR', X)} }`
   );
 }
 
 /** The locals loadV's memo test reads (the MMU's read memo arrays), for a block that has a compiled read. */
-export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR;';
+export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR, RS = M.l1Read.stamp, RN = RS.length - 1;';
 /** The locals storeS's memo test reads (the MMU's write memo arrays), for a block that has a compiled write. */
-export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW;';
+export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW, WS = M.l1Write.stamp, WN = WS.length - 1;';
 
 /** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
 function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
@@ -136,7 +143,7 @@ function storeS(sz: number, lo: string, hi: string, fail: string, acc = 's.accW'
   return (
     `cy += s.costStore; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVwW[mi]; ` +
     `if (o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && f !== null && MVrW[mi] === M.l1Write.version) { ` +
-    `cy += cpu.dataCost; nW++; M.l1Write.touch(MSlW[mi]); cy += M.l1HitCost; ${write} ` +
+    `cy += cpu.dataCost; nW++; ck = WS[WN] + 1; WS[WN] = ck; WS[MSlW[mi]] = ck; cy += M.l1HitCost; ${write} ` +
     `} else { stats.cycles = cy; ok = cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, ${acc}); cy = stats.cycles; if (!ok) { ${fail} } }`
   );
 }
@@ -163,18 +170,21 @@ function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: str
     res = `fr = (fa ${o} fb) >>> 0; frh = (fah ${o} fbh) >>> 0;`;
   }
   if (res === null) return `${args} alu(s, ${op}, ${sz}, fa, fah, fb, fbh); fr = s.rLo; frh = s.rHi;`;
-  return `${args} ${res} s.rLo = fr; s.rHi = frh; s.fOp = ${kind}; s.fSz = ${sz}; s.fALo = fa; s.fAHi = fah; s.fBLo = fb; s.fBHi = fbh; s.fCin = 0; s.fResLo = fr; s.fResHi = frh;`;
+  // (the result stays in fr/frh: the generated code reads it there, not from s.rLo/rHi; a logical operation's
+  // flags come from its result alone (flags.ts F_LOGIC), so its operands and carry in are not recorded)
+  if (kind === F_LOGIC) return `${args} ${res} s.fOp = ${kind}; s.fSz = ${sz}; s.fResLo = fr; s.fResHi = frh;`;
+  return `${args} ${res} s.fOp = ${kind}; s.fSz = ${sz}; s.fALo = fa; s.fAHi = fah; s.fBLo = fb; s.fBHi = fbh; s.fCin = 0; s.fResLo = fr; s.fResHi = frh;`;
 }
 
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
 function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
   if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
-  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${storeS(sz, 's.rLo', 's.rHi', `restoreFlags(s); ${X}`)}`;
+  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`;
 }
 
 /**
  * shift.ts shiftOp for group-2 operation `op` at 32 or 64 bits by the constant count n (masked, nonzero): SHL/SAL,
- * SHR and SAR written out with the count folded (the result in fr/frh, s.rLo/rHi and the lazy flags state as
+ * SHR and SAR written out with the count folded (the result in fr/frh, and the lazy flags state as
  * shiftOp and setExplicit leave them: CF the last bit out, OF by the count-1 formula); rotates call shiftOp.
  */
 function shiftJs(op: number, sz: number, lo: string, hi: string, n: number): string {
@@ -205,7 +215,7 @@ function shiftJs(op: number, sz: number, lo: string, hi: string, n: number): str
 
 /** shift.ts setExplicit from CF in t and OF in fa, the result in fr/frh. */
 function explicit(sz: number): string {
-  return `s.rLo = fr; s.rHi = frh; s.fOp = ${F_EXPL}; s.fSz = ${sz}; s.fCin = (t & 1) | (fa ? ${OF} : 0); s.fResLo = fr; s.fResHi = frh;`;
+  return `s.fOp = ${F_EXPL}; s.fSz = ${sz}; s.fCin = (t & 1) | (fa ? ${OF} : 0); s.fResLo = fr; s.fResHi = frh;`;
 }
 
 /**
@@ -321,7 +331,7 @@ export function template(d: Insn, site: Site): Template | null {
       const [lo, hi] = getR(d.rm, sz);
       return setsFlags(reads(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
     }
-    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${storeS(sz, 's.rLo', 's.rHi', `restoreFlags(s); ${X}`)}`), ALU_SUB, sz);
+    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`), ALU_SUB, sz);
   }
   if (fn === setcc && !mem) {
     // move.ts setcc on a register: the condition (fused where the flags' operation is known)
@@ -335,7 +345,7 @@ export function template(d: Insn, site: Site): Template | null {
   }
   if (mem && fn === aluGE) {
     const [lo, hi] = getR(d.reg, sz);
-    const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 's.rLo', 's.rHi');
+    const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 'fr', 'frh');
     return setsFlags(reads(`${ea(d, site, true)} ${loadE(sz, X)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`), d.cc, sz);
   }
   // exec/fast.ts: the register forms of the ALU group (32/64-bit, no LOCK); the result into the destination unless CMP
@@ -344,14 +354,14 @@ export function template(d: Insn, site: Site): Template | null {
     const dst = fn === aluGE64r || fn === aluGE32r ? d.reg : d.rm;
     const src = fn === aluGE64r || fn === aluGE32r ? d.rm : d.reg;
     const [b, bh] = fn === aluEI64r || fn === aluEI32r ? [String(d.immLo), String(d.immHi)] : [`L[${src}]`, q ? `HH[${src}]` : '0'];
-    const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = s.rLo; HH[${dst}] = ${q ? 's.rHi' : '0'};`;
+    const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = fr; HH[${dst}] = ${q ? 'frh' : '0'};`;
     return setsFlags(reads(`${aluJs(d.cc, q ? 8 : 4, `L[${dst}]`, q ? `HH[${dst}]` : '0', b, bh)}${write}`), d.cc, q ? 8 : 4);
   }
   if (fn === aluAI) {
     // arith.ts aluAI: op rAX, imm
     if (sz < 4) return null;
     const [lo, hi] = getR(0, sz);
-    const write = d.cc === ALU_CMP ? '' : ` ${setR(0, sz, 's.rLo', 's.rHi')}`;
+    const write = d.cc === ALU_CMP ? '' : ` ${setR(0, sz, 'fr', 'frh')}`;
     return setsFlags(reads(`${aluJs(d.cc, sz, lo, hi, String(d.immLo), String(d.immHi))}${write}`), d.cc, sz);
   }
   if (fn === testEG || fn === testEI) {
