@@ -98,4 +98,16 @@ describe('PhysicalMemory', () => {
     expect(m.writableFrame(3)).toBe(v);
     expect(m.writableFrame(1 << 20)).toBeNull(); // above installed memory
   });
+
+  it('onAllocate: listeners hear of each first write to a frame only', () => {
+    const m = new PhysicalMemory({ size: 1 << 20 });
+    const allocated: number[] = [];
+    m.onAllocate((f) => allocated.push(f));
+    expect(m.read32(5 * 4096)).toBe(0); // a read allocates nothing
+    m.write8(5 * 4096 + 1, 1);
+    m.write8(5 * 4096 + 2, 2);
+    m.write32(7 * 4096, 3);
+    m.write8(1 << 20, 4); // above installed memory: dropped, nothing allocated
+    expect(allocated).toEqual([5, 7]);
+  });
 });

@@ -207,10 +207,16 @@ export class Mmu {
   /** The L1 slot the entry's page hits, and its protection key. */
   readonly memoSlotR = new Int32Array(MEMO_SIZE);
   readonly memoPkeyR = new Int32Array(MEMO_SIZE);
-  /** The entry's frame when allocated (an allocated frame's view never changes), else null. */
+  /**
+   * The entry's frame for reading: its view (an allocated frame's view never changes), or the shared zero view
+   * while it is not allocated (forgotten when any frame is allocated); null above installed memory, or until
+   * `translate` next finds the entry.
+   */
   readonly memoViewR: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
   /** Whether an entry was made since the memo was last forgotten. */
   private memoLive = false;
+  /** Whether a read entry may hold the zero view. */
+  private memoZero = false;
   // The write memo: the same fields for writes (l1Write's version; an entry is made only for a dirty page).
   readonly memoPageW = new Int32Array(MEMO_SIZE);
   readonly memoHiW = new Int32Array(MEMO_SIZE);
@@ -268,6 +274,11 @@ export class Mmu {
     const r = timing.walkRef;
     this.walkRefCost = Float64Array.of(0, r.pte, r.pde, r.pdpte, r.pml4e, r.pml5e);
     mem.onMarkCode(() => this.memoViewW.fill(null));
+    mem.onAllocate(() => {
+      if (!this.memoZero) return;
+      for (let i = 0; i < MEMO_SIZE; i++) if (this.memoViewR[i] === PhysicalMemory.ZERO) this.memoViewR[i] = null;
+      this.memoZero = false;
+    });
   }
 
   /**
@@ -309,10 +320,12 @@ export class Mmu {
     const i = page & MEMO_MASK;
     if (type === ACC_READ) {
       if (this.memoPageR[i] === page && this.memoHiR[i] === (vaHi | 0) && this.memoAccR[i] === acc && this.memoVerR[i] === this.l1Read.version) {
+        if (this.memoViewR[i] === null) this.memoView(i, false);
         return this.l1Hit(this.l1Read, this.memoSlotR[i]!, this.memoPkeyR[i]!) + (vaLo & 0xfff);
       }
     } else if (type === ACC_WRITE) {
       if (this.memoPageW[i] === page && this.memoHiW[i] === (vaHi | 0) && this.memoAccW[i] === acc && this.memoVerW[i] === this.l1Write.version) {
+        if (this.memoViewW[i] === null) this.memoView(i, true);
         return this.l1Hit(this.l1Write, this.memoSlotW[i]!, this.memoPkeyW[i]!) + (vaLo & 0xfff);
       }
     }
@@ -339,8 +352,7 @@ export class Mmu {
             this.memoVerR[i] = arr.version;
             this.memoSlotR[i] = slot;
             this.memoPkeyR[i] = pkey;
-            const f = this.mem.readFrame(arr.base[slot]! / 4096);
-            this.memoViewR[i] = f === PhysicalMemory.ZERO ? null : f;
+            this.memoView(i, false);
           } else if (type === ACC_WRITE) {
             this.memoPageW[i] = vaLo >>> 12;
             this.memoHiW[i] = vaHi;
@@ -348,13 +360,27 @@ export class Mmu {
             this.memoVerW[i] = arr.version;
             this.memoSlotW[i] = slot;
             this.memoPkeyW[i] = pkey;
-            this.memoViewW[i] = this.mem.writableFrame(arr.base[slot]! / 4096);
+            this.memoView(i, true);
           }
           return this.l1Hit(arr, slot, pkey) + (vaLo & 0xfff);
         }
       }
     }
     return this.translateFull(vaLo, vaHi, acc);
+  }
+
+  /**
+   * The frame view of memo entry i (its slot's base): for reading, the frame's view (the zero view while it is not
+   * allocated); for writing, the view when it may be written directly (PhysicalMemory.writableFrame). An entry
+   * made before the frame was allocated, or while it held decoded code, gets it when `translate` next finds it.
+   */
+  private memoView(i: number, write: boolean): void {
+    if (write) this.memoViewW[i] = this.mem.writableFrame(this.l1Write.base[this.memoSlotW[i]!]! / 4096);
+    else {
+      const f = this.mem.readFrame(this.l1Read.base[this.memoSlotR[i]!]! / 4096);
+      if (f === PhysicalMemory.ZERO) this.memoZero = true;
+      this.memoViewR[i] = f;
+    }
   }
 
   /**

@@ -69,6 +69,7 @@ export class PhysicalMemory {
   /** Called with the frame number before the first write to a frame marked by `markCode` (self-modifying code). */
   onCodeWrite: ((frameNo: number) => void) | null = null;
   private readonly markListeners: ((frameNo: number) => void)[] = [];
+  private readonly allocListeners: ((frameNo: number) => void)[] = [];
 
   constructor(opts: PhysicalMemoryOptions) {
     options(opts, 'PhysicalMemory options', ['size', 'maxPhysAddr'], true);
@@ -132,6 +133,14 @@ export class PhysicalMemory {
   }
 
   /**
+   * Call `listener` whenever a frame is allocated (its first write): until then it reads through the shared zero
+   * view, which an MMU's read memo may hold for it.
+   */
+  onAllocate(listener: (frameNo: number) => void): void {
+    this.allocListeners.push(listener);
+  }
+
+  /**
    * The frame's view when it is allocated and not marked as code (a write to it may go straight to the view),
    * else null: without side effects (no allocation, no code drop; `writeFrame` does those).
    */
@@ -150,6 +159,7 @@ export class PhysicalMemory {
       this.frames.set(frameNo, f);
       this.stats.framesAllocated++;
       if (this.readNo[i] === frameNo) this.readView[i] = f; // it was the zero frame
+      for (const l of this.allocListeners) l(frameNo);
     }
     this.writeNo[i] = frameNo;
     this.writeView[i] = f;

@@ -477,6 +477,44 @@ describe('compiled blocks end where the loop would', () => {
     expect(on.cpu.regs.rbx).toBe(7n + 5049n + 5050n);
   });
 
+  describe('LEAVE in compiled blocks', () => {
+    // Each round builds a frame (push rbp; mov rbp, rsp; sub rsp, 24; a store into it) and leaves it; at round 50
+    // `change` runs before the LEAVE.
+    const run = (change: (a: Asm) => void) => {
+      const body = (a: Asm) => {
+        const skip = a.label();
+        a.i(Code.Push_r64, R.RBP);
+        a.i(Code.Mov_r64_rm64, R.RBP, R.RSP);
+        a.i(Code.Sub_rm64_imm8, R.RSP, imm(24));
+        a.i(Code.Mov_rm64_r64, mem(R.RBP, -8), R.RCX);
+        a.i(Code.Add_r64_rm64, R.RBX, mem(R.RBP, -8));
+        a.i(Code.Cmp_rm32_imm8, R.ECX, imm(50));
+        a.br(Code.Jne_rel8_64, skip);
+        change(a);
+        a.bind(skip);
+        a.i(Code.Leaveq);
+        a.i(Code.Add_r64_rm64, R.RBX, R.RBP);
+      };
+      const setup = (a: Asm) => a.i(Code.Mov_r64_imm64, R.RBP, imm(0x1234));
+      return sameBothWays(hotLoop(100, body, { setup }), 100_000) as BothWays & { res: { rip: bigint; vector?: number } };
+    };
+
+    it('restores RSP and RBP every round', () => {
+      const on = run(() => {});
+      expect(on.res.reason).toBe('hlt');
+      expect(on.cpu.regs.rbp).toBe(0x1234n);
+      expect(on.cpu.regs.rsp).toBe(0x800000n);
+      expect(on.cpu.regs.rbx).toBe(5050n + 100n * 0x1234n);
+    });
+
+    it('RBP pointing at unmapped memory: #PF at the LEAVE, RSP and RBP as they were', () => {
+      const on = run((a) => a.i(Code.Mov_r64_imm64, R.RBP, 0x20000000n));
+      expect(on.res).toMatchObject({ reason: 'exception', vector: 14 });
+      expect(on.cpu.regs.rbp).toBe(0x20000000n);
+      expect(on.cpu.regs.rsp).toBe(0x800000n - 32n);
+    });
+  });
+
   it('CALL and RET imm16 in compiled blocks, then a RET to a non-canonical address: #GP at the RET, RSP as before it', () => {
     const fn = { label: null as ReturnType<Asm['label']> | null };
     const body = (a: Asm) => {

@@ -18,7 +18,7 @@ import type { Insn } from '../decode/insn.js';
 import { SEG_FS, SEG_GS } from '../decode/insn.js';
 import { aluAI, aluEG, aluEI, aluGE, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR, negE, testEG, testEI } from '../exec/arith.js';
 import { call, jcc, jmp, jmpE, ret } from '../exec/control.js';
-import { popZ, pushZ } from '../exec/stack.js';
+import { leave, popZ, pushZ } from '../exec/stack.js';
 import { F_ADD, F_EXPL, F_LOGIC, F_SUB, OF } from '../exec/flags.js';
 import { cbw, lea, movEG, movEI, movGE, movsx, movZI, movzx, setcc } from '../exec/move.js';
 import { shiftEI } from '../exec/shift.js';
@@ -109,14 +109,14 @@ function loadE(sz: number, X: string): string {
  * as loadSigned leaves it). In a template, `cy` stands for stats.cycles: it is written back around every call
  * that may add to it (the core's accesses, handlers).
  */
-function loadV(sz: number, X: string): string {
+function loadV(sz: number, X: string, acc = 's.accR'): string {
   const read =
     sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
   return (
     `cy += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
-    `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (s.accR & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
+    `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
     `cy += cpu.dataCost; nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; cy += M.l1HitCost; ${read} ` +
-    `} else { ${loadCall(sz, 'eLo | 0', 'eHi', 's.accR', X)} }`
+    `} else { ${loadCall(sz, 'eLo | 0', 'eHi', acc, X)} }`
   );
 }
 
@@ -273,7 +273,7 @@ function push8(lo: string, hi: string, X: string): string {
 
 /** exec/state.ts pop of 8 bytes into v/vh as a stack access; RSP + 8 only when the load completed. */
 function pop8(X: string): string {
-  return `cy += s.costLoad; ${loadCall(8, 'L[4]', 'HH[4]', 's.accSR', X)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+  return `eLo = L[4] >>> 0; eHi = HH[4]; ${loadV(8, X, 's.accSR')} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
 }
 
 /**
@@ -415,6 +415,10 @@ export function template(d: Insn, site: Site): Template | null {
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
   if (fn === pushZ && sz === 8) return writes(push8(`L[${d.reg}]`, `HH[${d.reg}]`, X));
   if (fn === popZ && sz === 8) return reads(`${pop8(X)} L[${d.reg}] = v; HH[${d.reg}] = vh;`);
+  // stack.ts leave at 64 bits: the qword at RBP (a stack access), then RSP = RBP + 8 and RBP = that qword
+  if (fn === leave && d.osz === 8) {
+    return reads(`eLo = L[5] >>> 0; eHi = HH[5]; ${loadV(8, X, 's.accSR')} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`);
+  }
   if (fn === call) {
     // control.ts call: the target first (#GP(0) when not canonical, nothing pushed), then the return address
     return {
