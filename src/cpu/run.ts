@@ -206,6 +206,8 @@ function loop(s: St, max: number): RunResult {
   // whether the first block's iTLB lookup was charged by the page-entry translation.
   let seqLo = -1;
   let entered = 0;
+  // After a compiled block left before its first instruction: the fetch decision it was entered with (else -1).
+  let resume = -1;
   const itlbHit = cpu.mmu.timing.l1TlbHit;
   // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
   let events = 0;
@@ -239,22 +241,25 @@ function loop(s: St, max: number): RunResult {
     }
     const off = ripLo & 0xfff;
     // A new fetch block unless this instruction continues the last one sequentially inside the block its
-    // predecessor ended in (a taken branch or an event re-steers the fetch even within the same block).
-    if (ripLo !== seqLo || (off & 15) === 0) {
-      stats.fetches++;
-      if (entered === 0 && itlbHit !== 0) stats.cycles += itlbHit;
-    }
+    // predecessor ended in (a taken branch or an event re-steers the fetch even within the same block): `ent` 2
+    // (an iTLB hit charged), 1 (the page-entry translation was the lookup) or 0; charged below, or by the compiled
+    // block entered here. After a block left before its first instruction (`resume`), the decision it was given,
+    // and that instruction runs here.
+    const ent = resume >= 0 ? resume : ripLo !== seqLo || (off & 15) === 0 ? (entered === 0 ? 2 : 1) : 0;
+    const enter = resume < 0;
+    resume = -1;
     entered = 0;
     // ---- a compiled basic block starts here: it runs its instructions as this loop would (jit/compile.ts),
     // from the first one's second fetch block (its last byte's) on ----
-    if (blocks) {
+    if (blocks && enter) {
       const bs = page.blocks;
       if (bs !== null) {
         let b = bs[off];
         let left = max - n - events;
         if (b !== undefined && b.fn !== null && b.length <= left) {
           const pageLo = ripLo - off;
-          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, room(left));
+          let e = ent;
+          let r = b.fn(s, cpu, stats, ic, gen, pageLo, ripHi, itlbHit, room(left), e);
           // Chained: while the next instruction starts a compiled block in the same page and nothing the loop's
           // top checks has changed, enter it here with the same fetch accounting (entered = 0 here).
           while (r > 0) {
@@ -271,14 +276,18 @@ function loop(s: St, max: number): RunResult {
             const fn = next?.fn;
             left = max - n - events;
             if (next === undefined || fn === null || fn === undefined || next.length > left) break;
-            if (nl !== seqLo || (o & 15) === 0) {
-              stats.fetches++;
-              if (itlbHit !== 0) stats.cycles += itlbHit;
-            }
+            e = nl !== seqLo || (o & 15) === 0 ? 2 : 0;
             b = next;
-            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, room(left));
+            r = fn(s, cpu, stats, ic, gen, pageLo, nh, itlbHit, room(left), e);
           }
           if (r > 0) continue;
+          if (r === 0) {
+            // it left before its first instruction (a memory access it could not make itself): run it here
+            s.ripLo = s.nxLo >>> 0;
+            s.ripHi = s.nxHi >>> 0;
+            resume = e;
+            continue;
+          }
           // the instruction after the -r - 1 retired raised an exception
           n += -r - 1;
           seqLo = (pageLo + b.ends[(-r - 1) % b.length]!) >>> 0;
@@ -288,6 +297,10 @@ function loop(s: St, max: number): RunResult {
           continue;
         }
       }
+    }
+    if (ent !== 0) {
+      stats.fetches++;
+      if (ent === 2 && itlbHit !== 0) stats.cycles += itlbHit;
     }
     let d: Insn | undefined | null = page.insns[off];
     if (d === undefined) {

@@ -31,12 +31,26 @@ export const HOT_BLOCK = 24;
 
 /**
  * A compiled block: runs the block's instructions from the first, as the run loop would (see compile.ts), within
- * `room` instructions (at least the block's length). Returns the number of instructions retired when it ran to
- * its end or left early (RIP of the next one in s.nxLo/nxHi), or -(k + 1) when the instruction after the k
- * retired raised an exception (pending in cpu.xv; s.ripLo/ripHi at it). A block that loops on itself retires
- * more than its length: the last instruction retired is then record (count - 1) modulo the length.
+ * `room` instructions (at least the block's length), charging the entry's fetch block as `ent` says (2: a new
+ * fetch block and its iTLB hit; 1: a new fetch block, the page-entry translation was the lookup; 0: none).
+ * Returns the number of instructions retired when it ran to its end or left early (RIP of the next one in
+ * s.nxLo/nxHi; 0 when it left before its first instruction, nothing of it done, its fetch block not charged), or
+ * -(k + 1) when the instruction after the k retired raised an exception (pending in cpu.xv; s.ripLo/ripHi at it).
+ * A block that loops on itself retires more than its length: the last instruction retired is then record
+ * (count - 1) modulo the length.
  */
-export type BlockFn = (s: import('../exec/state.js').St, cpu: import('../cpu.js').Cpu, stats: import('../cpu.js').CpuStats, ic: import('../icache.js').ICache, gen: number, pageLo: number, pageHi: number, itlbHit: number, room: number) => number;
+export type BlockFn = (
+  s: import('../exec/state.js').St,
+  cpu: import('../cpu.js').Cpu,
+  stats: import('../cpu.js').CpuStats,
+  ic: import('../icache.js').ICache,
+  gen: number,
+  pageLo: number,
+  pageHi: number,
+  itlbHit: number,
+  room: number,
+  ent: number,
+) => number;
 
 export class Block {
   /** Entries so far (until compiled). */

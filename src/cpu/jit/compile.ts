@@ -24,12 +24,12 @@ import type { Block, BlockFn } from './block.js';
 import { MEMO_LOCALS, MEMO_W_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
 import { setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
-import { cond, restoreFlags, saveFlags } from '../exec/flags.js';
+import { cond } from '../exec/flags.js';
 import { shiftOp } from '../exec/shift.js';
 import { jcc, jmp } from '../exec/control.js';
 
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
-const HELPERS = { setR, alu, cond, saveFlags, restoreFlags, shiftOp };
+const HELPERS = { setR, alu, cond, shiftOp };
 /**
  * Block functions shared by every machine of the process, found by the block's start offset, bytes and costs:
  * these determine its source and its records (decoding is a function of the bytes; a record is never changed
@@ -92,10 +92,6 @@ function blockSource(b: Block): string {
     const d = insns[i]!;
     const end = off + d.len;
     lines.push(`  // +${off.toString(16)} ${d.len} bytes: ${d.fn.name}`);
-    // A sequential instruction starting a fetch block (the first one's is the loop's), and one whose last byte
-    // runs into the next block.
-    if (i > 0 && (off & 15) === 0) lines.push('  nF++; cy += itlbHit;');
-    if (d.xblk !== 0) lines.push('  nF++; cy += itlbHit;');
     // Next RIP: within the page, so only an instruction that ends at the page's end can carry into the high half.
     // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
@@ -104,6 +100,15 @@ function blockSource(b: Block): string {
     const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags });
     // The ALU operation whose flags are now in effect (a handler call may have changed them: unknown).
     flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
+    // The memory accesses' test first: when a compiled access cannot be made, leave before anything of the
+    // instruction happened (its fetch accounting included); the run loop executes it.
+    if (t !== null && t.guard !== null) lines.push(`  ${t.guard.pre} if (!(${t.guard.ok})) { s.nxLo = pageLo + ${off}; s.nxHi = pageHi; return ${retired(i)}; }`);
+    // A new fetch block: at the entry as the run loop decided (`ent`: 2 charges the iTLB hit, 1 not: the page-entry
+    // translation did), then for a sequential instruction starting a fetch block, and one whose last byte runs into
+    // the next block.
+    if (i === 0) lines.push('  if (ent !== 0) { nF++; if (ent === 2) cy += itlbHit; }');
+    if (i > 0 && (off & 15) === 0) lines.push('  nF++; cy += itlbHit;');
+    if (d.xblk !== 0) lines.push('  nF++; cy += itlbHit;');
     const nxBefore = t === null || end === 4096;
     if (nxBefore) lines.push(`  ${nxSet}`);
     if (d.cost !== 0) lines.push(`  cy += ${String(d.cost)};`);
@@ -113,7 +118,8 @@ function blockSource(b: Block): string {
       lines.push(`  if (cpu.xv >= 0) ${X}`);
     }
     // A write into a code page (this block's included) drops its records: leave, the loop decodes afresh.
-    if (i < last && (t === null || t.writes)) lines.push(`  if (ic.gen !== gen) { ${nxBefore ? '' : nxSet} return ${retired(i + 1)}; }`);
+    // (a compiled store never writes a frame that holds decoded code: see Guard)
+    if (i < last && t === null) lines.push(`  if (ic.gen !== gen) { return ${retired(i + 1)}; }`);
     if (i === last && !nxBefore && !t.branch) lines.push(`  ${nxSet}`);
     off = end;
   }
@@ -121,7 +127,7 @@ function blockSource(b: Block): string {
     // Taken back to the start: again, when the run loop's chaining would enter this block again (a taken branch
     // starts a new fetch block, an iTLB hit; the whole block fits in the instruction bound; nothing stopped the
     // run, made the fetch stale or dropped code).
-    lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; nF++; cy += itlbHit; continue; }`);
+    lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; ent = 2; continue; }`);
   }
   lines.push(`  return ${retired(len)};`);
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
@@ -129,7 +135,7 @@ function blockSource(b: Block): string {
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
   // The scratch locals are declared in the loop's body: each round starts with its own, and no value is carried
   // from one round to the next (nothing reads a scratch local before the round writes it).
-  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, ok = false, ck = 0;';
+  const scratch = 'let f = null, o = 0, mi = 0, nl = 0, eLo = 0, eHi = 0, lo = 0, hi = 0, v = 0, vh = 0, t = 0, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, fw = null, ck = 0;';
   const text = lines.join('\n');
   const memo = (text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '') + (text.includes('MPgW[') ? ` ${MEMO_W_LOCALS}` : '');
   const head = `const L = s.lo, HH = s.hi, M = cpu.mmu;${memo}`;
@@ -139,5 +145,5 @@ function blockSource(b: Block): string {
   // fetch-block and compiled-access counts (integers: exact in any order) added when it leaves.
   const flush = 'stats.cycles = cy; stats.fetches += nF; if (nR !== 0) { stats.reads += nR; stats.translations += nR; stats.tlbHits += nR; } if (nW !== 0) { stats.writes += nW; stats.translations += nW; stats.tlbHits += nW; }';
   const body = `  ${head}\n  let cy = stats.cycles, nF = 0, nR = 0, nW = 0;\n  try {\n  ${inner}\n  } finally {\n  ${flush}\n  }`;
-  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room) {\n${body}\n};`;
+  return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room, ent) {\n${body}\n};`;
 }

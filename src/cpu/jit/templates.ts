@@ -26,7 +26,7 @@ import { MEMO_MASK } from '../../mmu/mmu.js';
 import { aluEG32r, aluEG64r, aluEI32r, aluEI64r, aluGE32r, aluGE64r } from '../exec/fast.js';
 
 /** The helpers a template calls (the compiler binds them as constants of the block function). */
-export const TEMPLATE_HELPERS = ['setR', 'alu', 'cond', 'saveFlags', 'restoreFlags', 'shiftOp'] as const;
+export const TEMPLATE_HELPERS = ['setR', 'alu', 'cond', 'shiftOp'] as const;
 
 /** Where the instruction is: its page offset and the offset after it; `nx` is the next RIP's source. */
 export interface Site {
@@ -93,60 +93,58 @@ function getR(r: number, sz: number): [string, string] {
   return [r < 16 ? `(L[${r}] & 0xff)` : `((L[${r - 16}] >>> 8) & 0xff)`, '0'];
 }
 
-/** Load the memory operand at eLo/eHi into v/vh (readE with a memory operand). */
-function loadE(sz: number, X: string): string {
-  return `${loadV(sz, X)}${sz === 8 ? '' : ' vh = 0;'}`;
+/**
+ * The test, made before anything of the instruction happens, that a compiled access can be made here: an access
+ * within one page whose entry is in the MMU's memo of its kind (its access flags, its TLB array's version, a frame
+ * view: for reading the frame or the zero view, for writing an allocated frame without decoded code). Then the
+ * access is what `cpu.loadSigned`/`cpu.store` and `Mmu.translate`/`l1Hit` would do for it (rdBody, wrBody); else
+ * the block leaves before the instruction and the run loop executes it (a TLB miss, a fault, a write into code...).
+ * `pre` computes the locals (eLo/eHi and o, mi, f for reading, fw for writing), `ok` is the test.
+ */
+export interface Guard {
+  pre: string;
+  ok: string;
+}
+
+/** The read-memo test at eLo/eHi (computed before by `ea`) for `sz` bytes with access flags `acc`. */
+function rdGuard(ea: string, sz: number, acc = 's.accR'): Guard {
+  return {
+    pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi];`,
+    ok: `o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null && MVr[mi] === M.l1Read.version`,
+  };
+}
+
+/** The write-memo test (after rdGuard's for a read-modify-write of the same bytes, or alone). */
+function wrGuard(ea: string, sz: number, acc = 's.accW', rd: Guard | null = null): Guard {
+  const ok = `o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && fw !== null && MVrW[mi] === M.l1Write.version`;
+  if (rd !== null) return { pre: `${rd.pre} fw = MVwW[mi];`, ok: `${rd.ok} && ${ok}` };
+  return { pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; fw = MVwW[mi];`, ok };
 }
 
 /**
- * exec/state.ts `load` and `store` written out (a compiled block never runs with an onMemory hook): the issue
- * cost, then the core's access, called directly. A read within one page that finds its page's entry in the MMU's
- * read memo (its access flags, its TLB array's version, its allocated frame) is done here as `cpu.loadSigned` and
- * `Mmu.translate`/`l1Hit` would do it: the cycles added in their order (to the block's local `cy`, compile.ts),
- * the LRU mark (AssocCache.touch), and the counts (reads, translations, TLB hits) in `nR`, added to the statistics when the block
- * leaves (integers: the same totals). Not the MMU's `lastPageShift`/`lastPkey` (only its own `translate` callers
- * read them). A call V8 does not inline costs more than the access. Sets v (and vh for 8 bytes: cpu.loadHi too,
- * as loadSigned leaves it). In a template, `cy` stands for stats.cycles: it is written back around every call
- * that may add to it (the core's accesses, handlers).
+ * exec/state.ts `load` written out after rdGuard passed (a compiled block never runs with an onMemory hook): the
+ * issue cost, then what cpu.loadSigned and Mmu.translate/l1Hit do on a memo hit, effect for effect in their
+ * order: the cycles added in their order (to the block's local `cy`, compile.ts), the LRU mark (AssocCache.touch),
+ * the counts (reads, translations, TLB hits) in `nR`, added to the statistics when the block leaves (integers: the
+ * same totals). Not the MMU's `lastPageShift`/`lastPkey` (only its own `translate` callers read them). Sets v (and
+ * vh: the high half for 8 bytes, else 0).
  */
-function loadV(sz: number, X: string, acc = 's.accR'): string {
-  const read =
-    sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = cpu.loadHi = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
-  return (
-    `cy += s.costLoad; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi]; ` +
-    `if (o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null && MVr[mi] === M.l1Read.version) { ` +
-    `cy += cpu.dataCost; nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; cy += M.l1HitCost; ${read} ` +
-    `} else { ${loadCall(sz, 'eLo | 0', 'eHi', acc, X)} }`
-  );
+function rdBody(sz: number): string {
+  const read = sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
+  return `cy += s.costLoad; cy += cpu.dataCost; nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; cy += M.l1HitCost; ${read}${sz === 8 ? '' : ' vh = 0;'}`;
 }
 
-/** The locals loadV's memo test reads (the MMU's read memo arrays), for a block that has a compiled read. */
-export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR, RS = M.l1Read.stamp, RN = RS.length - 1;';
-/** The locals storeS's memo test reads (the MMU's write memo arrays), for a block that has a compiled write. */
-export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW, WS = M.l1Write.stamp, WN = WS.length - 1;';
-
-/** The core's load at lo/hi (int32 expressions) into v (and vh for 8 bytes), leaving at X on an exception. */
-function loadCall(sz: number, lo: string, hi: string, acc: string, X: string): string {
-  return `stats.cycles = cy; v = cpu.loadSigned(${lo}, ${hi}, ${sz}, ${acc}); cy = stats.cycles; if (cpu.xv >= 0) ${X}${sz === 8 ? ' vh = cpu.loadHi | 0;' : ''}`;
-}
-
-/**
- * The store of lo/hi (expressions, each evaluated once) at eLo/eHi with its issue cost; runs `fail` when it raised
- * an exception (nothing written). A store within one page that finds its page's entry in the MMU's write memo
- * (its access flags, the write TLB's version, an allocated frame without decoded code) is done here as
- * `cpu.store` and `Mmu.translate`/`l1Hit` would do it, as loadV does (counts in `nW`); any other goes through
- * `cpu.store` (which drops decoded code before writing a frame that holds some).
- */
-function storeS(sz: number, lo: string, hi: string, fail: string, acc = 's.accW'): string {
+/** exec/state.ts `store` of lo/hi written out after wrGuard passed, as rdBody does for a read (counts in `nW`). */
+function wrBody(sz: number, lo: string, hi: string): string {
   const write =
-    sz === 1 ? `f.setUint8(o, ${lo});` : sz === 2 ? `f.setUint16(o, ${lo}, true);` : sz === 4 ? `f.setInt32(o, (${lo}) | 0, true);` : `f.setInt32(o, (${lo}) | 0, true); f.setInt32(o + 4, (${hi}) | 0, true);`;
-  return (
-    `cy += s.costStore; o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVwW[mi]; ` +
-    `if (o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && f !== null && MVrW[mi] === M.l1Write.version) { ` +
-    `cy += cpu.dataCost; nW++; ck = WS[WN] + 1; WS[WN] = ck; WS[MSlW[mi]] = ck; cy += M.l1HitCost; ${write} ` +
-    `} else { stats.cycles = cy; ok = cpu.store(eLo | 0, eHi, ${sz}, (${lo}) | 0, (${hi}) | 0, ${acc}); cy = stats.cycles; if (!ok) { ${fail} } }`
-  );
+    sz === 1 ? `fw.setUint8(o, ${lo});` : sz === 2 ? `fw.setUint16(o, ${lo}, true);` : sz === 4 ? `fw.setInt32(o, (${lo}) | 0, true);` : `fw.setInt32(o, (${lo}) | 0, true); fw.setInt32(o + 4, (${hi}) | 0, true);`;
+  return `cy += s.costStore; cy += cpu.dataCost; nW++; ck = WS[WN] + 1; WS[WN] = ck; WS[MSlW[mi]] = ck; cy += M.l1HitCost; ${write}`;
 }
+
+/** The locals rdGuard and rdBody read (the MMU's read memo arrays, the read TLB's stamps), for a block that reads. */
+export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR, RS = M.l1Read.stamp, RN = RS.length - 1;';
+/** The locals wrGuard and wrBody read (the MMU's write memo arrays, the write TLB's stamps), for a block that writes. */
+export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW, WS = M.l1Write.stamp, WN = WS.length - 1;';
 
 /**
  * arith.ts `alu` with its operands and result kept in locals (fa/fah, fb/fbh, fr/frh), so that a Jcc after it in
@@ -176,10 +174,10 @@ function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: str
   return `${args} ${res} s.fOp = ${kind}; s.fSz = ${sz}; s.fALo = fa; s.fAHi = fah; s.fBLo = fb; s.fBHi = fbh; s.fCin = 0; s.fResLo = fr; s.fResHi = frh;`;
 }
 
-/** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE): flags restored when the store faults. */
-function finishMem(d: Insn, sz: number, bLo: string, bHi: string, X: string): string {
+/** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE; the store cannot fault after wrGuard). */
+function finishMem(d: Insn, sz: number, bLo: string, bHi: string): string {
   if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
-  return `saveFlags(s); ${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`;
+  return `${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${wrBody(sz, 'fr', 'frh')}`;
 }
 
 /**
@@ -251,29 +249,26 @@ export function fusedCond(f: AluFlags, cc: number): string | null {
  */
 export interface Template {
   js: string;
-  writes: boolean;
+  /** The memory accesses' test, made before the instruction (see Guard), or null: no memory access. */
+  guard: Guard | null;
   branch: boolean;
   flags: 'keep' | 'other' | AluFlags;
 }
-const reads = (js: string): Template => ({ js, writes: false, branch: false, flags: 'keep' });
-const writes = (js: string): Template => ({ js, writes: true, branch: false, flags: 'keep' });
+const plain = (js: string, guard: Guard | null = null): Template => ({ js, guard, branch: false, flags: 'keep' });
 /** A form whose flags are those of ALU operation `op` at size `sz` (written with aluJs). */
 const setsFlags = (t: Template, op: number, sz: number): Template => ({ ...t, flags: { op, sz } });
 
-/** The ALU group on memory writes its result unless it is CMP. */
-const aluMem = (js: string, d: Insn): Template => setsFlags(d.cc === ALU_CMP ? reads(js) : writes(js), d.cc, d.osz);
-
-/**
- * exec/state.ts push of the 8-byte value lo/hi (expressions read before RSP changes): RSP - 8 in eLo/eHi, the
- * store as a stack access, RSP written only when the store completed.
- */
-function push8(lo: string, hi: string, X: string): string {
-  return `t = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0; ${storeS(8, lo, hi, X, 's.accSW')} L[4] = eLo; HH[4] = eHi;`;
+/** RSP - 8 into eLo/eHi (a push's address). */
+const PUSH_EA = 't = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) | 0 : HH[4] | 0;';
+/** RSP into eLo/eHi (a pop's address). */
+const POP_EA = 'eLo = L[4] >>> 0; eHi = HH[4];';
+/** exec/state.ts push of the 8-byte value lo/hi after wrGuard(PUSH_EA) passed: the store, then RSP - 8. */
+function push8(lo: string, hi: string): string {
+  return `${wrBody(8, lo, hi)} L[4] = eLo; HH[4] = eHi;`;
 }
-
-/** exec/state.ts pop of 8 bytes into v/vh as a stack access; RSP + 8 only when the load completed. */
-function pop8(X: string): string {
-  return `eLo = L[4] >>> 0; eHi = HH[4]; ${loadV(8, X, 's.accSR')} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+/** exec/state.ts pop of 8 bytes into v/vh after rdGuard(POP_EA) passed: the load, then RSP + 8. */
+function pop8(): string {
+  return `${rdBody(8)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
 }
 
 /**
@@ -303,50 +298,53 @@ export function template(d: Insn, site: Site): Template | null {
   if (fn === movGE) {
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
-      return sz >= 4 ? reads(setR(d.reg, sz, lo, hi)) : null;
+      return sz >= 4 ? plain(setR(d.reg, sz, lo, hi)) : null;
     }
-    return reads(`${ea(d, site, true)} ${loadE(sz, X)} ${setR(d.reg, sz, 'v', 'vh')}`);
+    return plain(`${rdBody(sz)} ${setR(d.reg, sz, 'v', 'vh')}`, rdGuard(ea(d, site, true), sz));
   }
   if (fn === movEG) {
     const [lo, hi] = getR(d.reg, sz);
-    if (!mem) return sz >= 4 ? reads(setR(d.rm, sz, lo, hi)) : null;
-    return writes(`${ea(d, site, true)} ${storeS(sz, lo, hi, X)}`);
+    if (!mem) return sz >= 4 ? plain(setR(d.rm, sz, lo, hi)) : null;
+    return plain(wrBody(sz, lo, hi), wrGuard(ea(d, site, true), sz));
   }
   if (fn === movEI) {
-    if (!mem) return reads(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
-    return writes(`${ea(d, site, true)} ${storeS(sz, String(d.immLo), String(d.immHi), X)}`);
+    if (!mem) return plain(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
+    return plain(wrBody(sz, String(d.immLo), String(d.immHi)), wrGuard(ea(d, site, true), sz));
   }
-  if (fn === movZI) return reads(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
-  if (fn === lea) return reads(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
+  if (fn === movZI) return plain(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
+  if (fn === lea) return plain(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
   if (fn === movzx) {
     const ssz = d.cc > sz ? sz : d.cc;
     if (sz < 4) return null;
-    if (!mem) return reads(setR(d.reg, sz, getR(d.rm, ssz)[0], '0'));
-    return reads(`${ea(d, site, true)} ${loadV(ssz, X)} ${setR(d.reg, sz, 'v', '0')}`);
+    if (!mem) return plain(setR(d.reg, sz, getR(d.rm, ssz)[0], '0'));
+    return plain(`${rdBody(ssz)} ${setR(d.reg, sz, 'v', '0')}`, rdGuard(ea(d, site, true), ssz));
   }
   if (fn === negE && (sz === 4 || sz === 8)) {
     // arith.ts negE: SUB(0, x), result and flags (SDM Vol. 2B NEG: CF clear only for a 0 source; the others from
-    // the result as for SUB); in memory the flags are put back when the store faults
+    // the result as for SUB)
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
-      return setsFlags(reads(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
+      return setsFlags(plain(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
     }
-    return setsFlags(writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`), ALU_SUB, sz);
+    const g = wrGuard('', sz, 's.accW', rdGuard(ea(d, site, true), sz));
+    return setsFlags(plain(`${rdBody(sz)} ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${wrBody(sz, 'fr', 'frh')}`, g), ALU_SUB, sz);
   }
   if (fn === setcc && !mem) {
     // move.ts setcc on a register: the condition (fused where the flags' operation is known)
     const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
-    return reads(`v = ${c} ? 1 : 0; ${setR(d.rm, 1, 'v', '0')}`);
+    return plain(`v = ${c} ? 1 : 0; ${setR(d.rm, 1, 'v', '0')}`);
   }
-  if (mem && fn === aluEI) return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, String(d.immLo), String(d.immHi), X)}`, d);
-  if (mem && fn === aluEG) {
-    const [lo, hi] = getR(d.reg, sz);
-    return aluMem(`${ea(d, site, true)} ${loadE(sz, X)} ${finishMem(d, sz, lo, hi, X)}`, d);
+  if (mem && (fn === aluEI || fn === aluEG)) {
+    // the ALU group on memory: read, operate, write the result unless it is CMP
+    const [lo, hi] = fn === aluEI ? [String(d.immLo), String(d.immHi)] : getR(d.reg, sz);
+    const rd = rdGuard(ea(d, site, true), sz);
+    const g = d.cc === ALU_CMP ? rd : wrGuard('', sz, 's.accW', rd);
+    return setsFlags(plain(`${rdBody(sz)} ${finishMem(d, sz, lo, hi)}`, g), d.cc, sz);
   }
   if (mem && fn === aluGE) {
     const [lo, hi] = getR(d.reg, sz);
     const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 'fr', 'frh');
-    return setsFlags(reads(`${ea(d, site, true)} ${loadE(sz, X)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`), d.cc, sz);
+    return setsFlags(plain(`${rdBody(sz)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`, rdGuard(ea(d, site, true), sz)), d.cc, sz);
   }
   // exec/fast.ts: the register forms of the ALU group (32/64-bit, no LOCK); the result into the destination unless CMP
   if (fn === aluGE64r || fn === aluGE32r || fn === aluEG64r || fn === aluEG32r || fn === aluEI64r || fn === aluEI32r) {
@@ -355,86 +353,84 @@ export function template(d: Insn, site: Site): Template | null {
     const src = fn === aluGE64r || fn === aluGE32r ? d.rm : d.reg;
     const [b, bh] = fn === aluEI64r || fn === aluEI32r ? [String(d.immLo), String(d.immHi)] : [`L[${src}]`, q ? `HH[${src}]` : '0'];
     const write = d.cc === ALU_CMP ? '' : ` L[${dst}] = fr; HH[${dst}] = ${q ? 'frh' : '0'};`;
-    return setsFlags(reads(`${aluJs(d.cc, q ? 8 : 4, `L[${dst}]`, q ? `HH[${dst}]` : '0', b, bh)}${write}`), d.cc, q ? 8 : 4);
+    return setsFlags(plain(`${aluJs(d.cc, q ? 8 : 4, `L[${dst}]`, q ? `HH[${dst}]` : '0', b, bh)}${write}`), d.cc, q ? 8 : 4);
   }
   if (fn === aluAI) {
     // arith.ts aluAI: op rAX, imm
     if (sz < 4) return null;
     const [lo, hi] = getR(0, sz);
     const write = d.cc === ALU_CMP ? '' : ` ${setR(0, sz, 'fr', 'frh')}`;
-    return setsFlags(reads(`${aluJs(d.cc, sz, lo, hi, String(d.immLo), String(d.immHi))}${write}`), d.cc, sz);
+    return setsFlags(plain(`${aluJs(d.cc, sz, lo, hi, String(d.immLo), String(d.immHi))}${write}`), d.cc, sz);
   }
   if (fn === testEG || fn === testEI) {
     // arith.ts testEG / testEI: AND without a result (E read as readE does: register or memory)
     const [bLo, bHi] = fn === testEG ? getR(d.reg, sz) : [String(d.immLo), String(d.immHi)];
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
-      return setsFlags(reads(aluJs(ALU_AND, sz, lo, hi, bLo, bHi)), ALU_AND, sz);
+      return setsFlags(plain(aluJs(ALU_AND, sz, lo, hi, bLo, bHi)), ALU_AND, sz);
     }
-    return setsFlags(reads(`${ea(d, site, true)} ${loadE(sz, X)} ${aluJs(ALU_AND, sz, 'v', 'vh', bLo, bHi)}`), ALU_AND, sz);
+    return setsFlags(plain(`${rdBody(sz)} ${aluJs(ALU_AND, sz, 'v', 'vh', bLo, bHi)}`, rdGuard(ea(d, site, true), sz)), ALU_AND, sz);
   }
   if (fn === movsx) {
     // move.ts movsx: sign-extend the source (ssz bytes) to the operand size
     const ssz = d.cc > sz ? sz : d.cc;
     if (sz < 4) return null;
-    const src = mem ? `${ea(d, site, true)} ${loadV(ssz, X)}` : `v = ${getR(d.rm, ssz)[0]};`;
+    const src = mem ? rdBody(ssz) : `v = ${getR(d.rm, ssz)[0]};`;
     const sh = 32 - ssz * 8;
-    return reads(`${src} t = ${sh === 0 ? 'v | 0' : `(v << ${sh}) >> ${sh}`}; ${setR(d.reg, sz, 't >>> 0', 't < 0 ? 0xffffffff : 0')}`);
+    return plain(`${src} t = ${sh === 0 ? 'v | 0' : `(v << ${sh}) >> ${sh}`}; ${setR(d.reg, sz, 't >>> 0', 't < 0 ? 0xffffffff : 0')}`, mem ? rdGuard(ea(d, site, true), ssz) : null);
   }
   if (fn === cbw) {
     // move.ts cbw: CWDE / CDQE (CBW, 16-bit, through the handler)
-    if (sz === 4) return reads('L[0] = ((L[0] << 16) >> 16) >>> 0; HH[0] = 0;');
-    if (sz === 8) return reads('HH[0] = (L[0] | 0) < 0 ? 0xffffffff : 0;');
+    if (sz === 4) return plain('L[0] = ((L[0] << 16) >> 16) >>> 0; HH[0] = 0;');
+    if (sz === 8) return plain('HH[0] = (L[0] | 0) < 0 ? 0xffffffff : 0;');
     return null;
   }
   if (fn === shiftEI && sz >= 4) {
     // shift.ts shiftBy with its constant count: a masked count of 0 changes neither value nor flags, but still
-    // writes a 32-bit register (bits 63:32 cleared); else the flags are restored when the memory store faults.
+    // writes a 32-bit register (bits 63:32 cleared) or reads the memory operand
     const n = d.immLo & 0xff & (sz === 8 ? 63 : 31);
     if (!mem) {
-      if (n === 0) return reads(sz === 4 ? `HH[${d.rm}] = 0;` : '');
+      if (n === 0) return plain(sz === 4 ? `HH[${d.rm}] = 0;` : '');
       const [lo, hi] = getR(d.rm, sz);
-      return { ...reads(`${shiftJs(d.ext, sz, lo, hi, n)} ${setR(d.rm, sz, 'fr', 'frh')}`), flags: 'other' };
+      return { ...plain(`${shiftJs(d.ext, sz, lo, hi, n)} ${setR(d.rm, sz, 'fr', 'frh')}`), flags: 'other' };
     }
-    if (n === 0) return reads(`${ea(d, site, true)} ${loadE(sz, X)}`);
-    return { ...writes(`${ea(d, site, true)} ${loadE(sz, X)} saveFlags(s); ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${storeS(sz, 'fr', 'frh', `restoreFlags(s); ${X}`)}`), flags: 'other' };
+    const rd = rdGuard(ea(d, site, true), sz);
+    if (n === 0) return plain(rdBody(sz), rd);
+    return { ...plain(`${rdBody(sz)} ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${wrBody(sz, 'fr', 'frh')}`, wrGuard('', sz, 's.accW', rd)), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
     // where it can.
     const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
-    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { cy += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, writes: false, branch: true, flags: 'keep' };
+    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { cy += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, guard: null, branch: true, flags: 'keep' };
   }
-  if (fn === jmp) return { js: jumpTaken(d, site), writes: false, branch: true, flags: 'keep' };
+  if (fn === jmp) return { js: jumpTaken(d, site), guard: null, branch: true, flags: 'keep' };
   if (fn === jmpE) {
-    // control.ts jmpE: the target read as readE(8) does (a fault leaves at the JMP), the taken cost, #GP(0) when
-    // the target is not canonical (SDM Vol. 2A JMP, 64-Bit Mode Exceptions)
-    const get = mem ? `${ea(d, site, true)} ${loadE(8, X)}` : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
-    return { js: `${get} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`, writes: false, branch: true, flags: 'keep' };
+    // control.ts jmpE: the target read as readE(8) does, the taken cost, #GP(0) when the target is not canonical
+    // (SDM Vol. 2A JMP, 64-Bit Mode Exceptions)
+    const get = mem ? rdBody(8) : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
+    const js = `${get} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`;
+    return { js, guard: mem ? rdGuard(ea(d, site, true), 8) : null, branch: true, flags: 'keep' };
   }
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
-  if (fn === pushZ && sz === 8) return writes(push8(`L[${d.reg}]`, `HH[${d.reg}]`, X));
-  if (fn === popZ && sz === 8) return reads(`${pop8(X)} L[${d.reg}] = v; HH[${d.reg}] = vh;`);
+  if (fn === pushZ && sz === 8) return plain(push8(`L[${d.reg}]`, `HH[${d.reg}]`), wrGuard(PUSH_EA, 8, 's.accSW'));
+  if (fn === popZ && sz === 8) return plain(`${pop8()} L[${d.reg}] = v; HH[${d.reg}] = vh;`, rdGuard(POP_EA, 8, 's.accSR'));
   // stack.ts leave at 64 bits: the qword at RBP (a stack access), then RSP = RBP + 8 and RBP = that qword
   if (fn === leave && d.osz === 8) {
-    return reads(`eLo = L[5] >>> 0; eHi = HH[5]; ${loadV(8, X, 's.accSR')} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`);
+    const js = `${rdBody(8)} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`;
+    return plain(js, rdGuard('eLo = L[5] >>> 0; eHi = HH[5];', 8, 's.accSR'));
   }
   if (fn === call) {
     // control.ts call: the target first (#GP(0) when not canonical, nothing pushed), then the return address
-    return {
-      js: jumpTaken(d, site, push8(site.nxLo, site.nxHi, X)),
-      writes: true,
-      branch: true,
-      flags: 'keep',
-    };
+    return { js: jumpTaken(d, site, push8(site.nxLo, site.nxHi)), guard: wrGuard(PUSH_EA, 8, 's.accSW'), branch: true, flags: 'keep' };
   }
   if (fn === ret) {
     // control.ts ret: pop the target, #GP(0) when not canonical (RSP as it was), then release imm16 bytes
     const n = d.immLo & 0xffff;
     const release = n === 0 ? '' : ` t = (L[4] >>> 0) + ${n}; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
     return {
-      js: `lo = L[4]; hi = HH[4]; ${pop8(X)} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
-      writes: false,
+      js: `lo = L[4]; hi = HH[4]; ${pop8()} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
+      guard: rdGuard(POP_EA, 8, 's.accSR'),
       branch: true,
       flags: 'keep',
     };
