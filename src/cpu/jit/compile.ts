@@ -40,6 +40,13 @@ const HELPERS = { setR, alu, cond, shiftOp };
 const BLOCK_FNS = new Map<string, BlockFn>();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const MAX_BLOCK_FNS = 4096; // bounded: a few KB of source and its code each
+/**
+ * What a block does where it leaves: its cycles (kept in the local `cy`: the same additions in the same order, the
+ * same value; written back around every call, as handlers add to stats.cycles themselves) back into the
+ * statistics, and its counts of fetch blocks and of the accesses it made itself (integers: the same totals in any
+ * order). Written out at each exit rather than in a `finally`, which would keep the locals boxed.
+ */
+const FLUSH = 'stats.cycles = cy; stats.fetches += nF; if (nR !== 0) { stats.reads += nR; stats.translations += nR; stats.tlbHits += nR; } if (nW !== 0) { stats.writes += nW; stats.translations += nW; stats.tlbHits += nW; }';
 
 /**
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
@@ -96,13 +103,13 @@ function blockSource(b: Block): string {
     // A handler may read it (RIP-relative operands, branches), so it is set before a call; an inline form uses
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
     const nxSet = end === 4096 ? 'nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;' : `s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`;
-    const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; return -(${retired(i + 1)}); }`;
+    const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; ${FLUSH} return -(${retired(i + 1)}); }`;
     const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags });
     // The ALU operation whose flags are now in effect (a handler call may have changed them: unknown).
     flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
     // The memory accesses' test first: when a compiled access cannot be made, leave before anything of the
     // instruction happened (its fetch accounting included); the run loop executes it.
-    if (t !== null && t.guard !== null) lines.push(`  ${t.guard.pre} if (!(${t.guard.ok})) { s.nxLo = pageLo + ${off}; s.nxHi = pageHi; return ${retired(i)}; }`);
+    if (t !== null && t.guard !== null) lines.push(`  ${t.guard.pre} if (!(${t.guard.ok})) { s.nxLo = pageLo + ${off}; s.nxHi = pageHi; ${FLUSH} return ${retired(i)}; }`);
     // A new fetch block: at the entry as the run loop decided (`ent`: 2 charges the iTLB hit, 1 not: the page-entry
     // translation did), then for a sequential instruction starting a fetch block, and one whose last byte runs into
     // the next block.
@@ -119,7 +126,7 @@ function blockSource(b: Block): string {
     }
     // A write into a code page (this block's included) drops its records: leave, the loop decodes afresh.
     // (a compiled store never writes a frame that holds decoded code: see Guard)
-    if (i < last && t === null) lines.push(`  if (ic.gen !== gen) { return ${retired(i + 1)}; }`);
+    if (i < last && t === null) lines.push(`  if (ic.gen !== gen) { ${FLUSH} return ${retired(i + 1)}; }`);
     if (i === last && !nxBefore && !t.branch) lines.push(`  ${nxSet}`);
     off = end;
   }
@@ -129,7 +136,7 @@ function blockSource(b: Block): string {
     // run, made the fetch stale or dropped code).
     lines.push(`  if (s.nxLo === pageLo + ${b.start} && lp + ${2 * len} <= room && s.stop === 0 && !s.fetchStale && ic.gen === gen) { lp += ${len}; ent = 2; continue; }`);
   }
-  lines.push(`  return ${retired(len)};`);
+  lines.push(`  ${FLUSH} return ${retired(len)};`);
   const consts = insns.map((_, i) => `const f${i} = F[${i}], d${i} = D[${i}];`).join('\n');
   const name = `block_${b.start.toString(16)}`;
   const helpers = TEMPLATE_HELPERS.map((h) => `const ${h} = H.${h};`).join(' ');
@@ -140,10 +147,6 @@ function blockSource(b: Block): string {
   const memo = (text.includes('MPg[') ? ` ${MEMO_LOCALS}` : '') + (text.includes('MPgW[') ? ` ${MEMO_W_LOCALS}` : '');
   const head = `const L = s.lo, HH = s.hi, M = cpu.mmu;${memo}`;
   const inner = loops ? `let lp = 0;\n  for (;;) {\n  ${scratch}\n${text}\n  }` : `${scratch}\n${text}`;
-  // The block's cycles in a local (the same additions in the same order: the same value), written back around
-  // every call (handlers and the core's accesses add to stats.cycles themselves) and when the block leaves; the
-  // fetch-block and compiled-access counts (integers: exact in any order) added when it leaves.
-  const flush = 'stats.cycles = cy; stats.fetches += nF; if (nR !== 0) { stats.reads += nR; stats.translations += nR; stats.tlbHits += nR; } if (nW !== 0) { stats.writes += nW; stats.translations += nW; stats.tlbHits += nW; }';
-  const body = `  ${head}\n  let cy = stats.cycles, nF = 0, nR = 0, nW = 0;\n  try {\n  ${inner}\n  } finally {\n  ${flush}\n  }`;
+  const body = `  ${head}\n  let cy = stats.cycles, nF = 0, nR = 0, nW = 0;\n  ${inner}`;
   return `"use strict";\n${helpers}\n${consts}\nreturn function ${name}(s, cpu, stats, ic, gen, pageLo, pageHi, itlbHit, room, ent) {\n${body}\n};`;
 }
