@@ -33,6 +33,8 @@ export class AssocCache {
    * lookup of that tag finds until `version` changes (the MMU's hit memo relies on it).
    */
   version = 0;
+  /** Called after every change counted by `version` (the MMU forgets its hit memo of this array then). */
+  onChange: (() => void) | null = null;
   /** sets - 1 when sets is a power of two, else -1 (then the set index is a modulo). */
   private readonly setMask: number;
 
@@ -129,8 +131,13 @@ export class AssocCache {
     this.base[victim] = base;
     this.info[victim] = info;
     this.touch(victim);
-    this.version++;
+    this.changed();
     return victim;
+  }
+
+  private changed(): void {
+    this.version++;
+    if (this.onChange !== null) this.onChange();
   }
 
   /** Is the slot's entry global? */
@@ -141,7 +148,7 @@ export class AssocCache {
   /** Drop one slot. */
   invalidateSlot(i: number): void {
     this.pcid[i] = -1;
-    this.version++;
+    this.changed();
   }
 
   /**
@@ -164,7 +171,7 @@ export class AssocCache {
       this.pcid[i] = -1;
       n++;
     }
-    if (n > 0) this.version++;
+    if (n > 0) this.changed();
     return n;
   }
 
@@ -179,7 +186,7 @@ export class AssocCache {
       this.pcid[i] = -1;
       n++;
     }
-    if (n > 0) this.version++;
+    if (n > 0) this.changed();
     return n;
   }
 
@@ -192,7 +199,7 @@ export class AssocCache {
         n++;
       }
     }
-    if (n > 0) this.version++;
+    if (n > 0) this.changed();
     return n;
   }
 

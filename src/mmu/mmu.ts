@@ -192,9 +192,9 @@ export class Mmu {
   // without the set scan and the rights check (QEMU's softmmu TLB plays this part, but there it is the only
   // TLB; here the modelled TLB stays the reference and the memo only remembers where its hits are). Direct-mapped
   // by the page number's low bits, MEMO_SIZE entries per kind. It is exact: an entry is used only while its TLB
-  // array is unchanged (AssocCache.version), so that the same slot would be found, for the same access flags,
-  // and while no input of the rights check changed (controlChanged and keysChanged forget every entry), so that
-  // the same check would pass. Typed arrays: no allocation, one load per field. The read memo is public for the
+  // array is unchanged (a change, AssocCache.onChange, forgets the memo of its kind), so that the same slot would
+  // be found, for the same access flags, and while no input of the rights check changed (controlChanged and
+  // keysChanged forget every entry), so that the same check would pass. Typed arrays: no allocation, one load per field. The read memo is public for the
   // block compiler (src/cpu/jit), which tests it in generated code; only the Mmu writes it.
   /** Page number (va >>> 12) of each read entry. */
   readonly memoPageR = new Int32Array(MEMO_SIZE);
@@ -202,8 +202,6 @@ export class Mmu {
   readonly memoHiR = new Int32Array(MEMO_SIZE);
   /** Access flags of the entry (the `acc` of translate); -1: no entry. */
   readonly memoAccR = new Int32Array(MEMO_SIZE).fill(-1);
-  /** l1Read.version when the entry was made. */
-  readonly memoVerR = new Float64Array(MEMO_SIZE);
   /** The L1 slot the entry's page hits, and its protection key. */
   readonly memoSlotR = new Int32Array(MEMO_SIZE);
   readonly memoPkeyR = new Int32Array(MEMO_SIZE);
@@ -213,15 +211,16 @@ export class Mmu {
    * `translate` next finds the entry.
    */
   readonly memoViewR: (DataView | null)[] = new Array<DataView | null>(MEMO_SIZE).fill(null);
-  /** Whether an entry was made since the memo was last forgotten. */
-  private memoLive = false;
+  /** Whether a read (write) entry was made since that memo was last forgotten. */
+  private memoLiveR = false;
+  private memoLiveW = false;
   /** Whether a read entry may hold the zero view. */
   private memoZero = false;
-  // The write memo: the same fields for writes (l1Write's version; an entry is made only for a dirty page).
+  // The write memo: the same fields for writes (forgotten when l1Write changes; an entry is made only for a dirty
+  // page).
   readonly memoPageW = new Int32Array(MEMO_SIZE);
   readonly memoHiW = new Int32Array(MEMO_SIZE);
   readonly memoAccW = new Int32Array(MEMO_SIZE).fill(-1);
-  readonly memoVerW = new Float64Array(MEMO_SIZE);
   readonly memoSlotW = new Int32Array(MEMO_SIZE);
   readonly memoPkeyW = new Int32Array(MEMO_SIZE);
   /**
@@ -274,6 +273,15 @@ export class Mmu {
     const r = timing.walkRef;
     this.walkRefCost = Float64Array.of(0, r.pte, r.pde, r.pdpte, r.pml4e, r.pml5e);
     mem.onMarkCode(() => this.memoViewW.fill(null));
+    if (this.l1Write === this.l1Read) {
+      this.l1Read.onChange = () => {
+        this.forgetR();
+        this.forgetW();
+      };
+    } else {
+      this.l1Read.onChange = () => this.forgetR();
+      this.l1Write.onChange = () => this.forgetW();
+    }
     mem.onAllocate(() => {
       if (!this.memoZero) return;
       for (let i = 0; i < MEMO_SIZE; i++) if (this.memoViewR[i] === PhysicalMemory.ZERO) this.memoViewR[i] = null;
@@ -293,10 +301,20 @@ export class Mmu {
   /** Call after changing the state's pkru, pkrs or ac (the CPU does, on WRPKRU, PKRS writes and RFLAGS.AC changes). */
   keysChanged(): void {
     // (a kernel flips PKRS twice per page-table write: forget only a memo that holds something)
-    if (this.memoLive) {
+    this.forgetR();
+    this.forgetW();
+  }
+
+  private forgetR(): void {
+    if (this.memoLiveR) {
       this.memoAccR.fill(-1);
+      this.memoLiveR = false;
+    }
+  }
+  private forgetW(): void {
+    if (this.memoLiveW) {
       this.memoAccW.fill(-1);
-      this.memoLive = false;
+      this.memoLiveW = false;
     }
   }
 
@@ -319,12 +337,12 @@ export class Mmu {
     const page = vaLo >>> 12;
     const i = page & MEMO_MASK;
     if (type === ACC_READ) {
-      if (this.memoPageR[i] === page && this.memoHiR[i] === (vaHi | 0) && this.memoAccR[i] === acc && this.memoVerR[i] === this.l1Read.version) {
+      if (this.memoPageR[i] === page && this.memoHiR[i] === (vaHi | 0) && this.memoAccR[i] === acc) {
         if (this.memoViewR[i] === null) this.memoView(i, false);
         return this.l1Hit(this.l1Read, this.memoSlotR[i]!, this.memoPkeyR[i]!) + (vaLo & 0xfff);
       }
     } else if (type === ACC_WRITE) {
-      if (this.memoPageW[i] === page && this.memoHiW[i] === (vaHi | 0) && this.memoAccW[i] === acc && this.memoVerW[i] === this.l1Write.version) {
+      if (this.memoPageW[i] === page && this.memoHiW[i] === (vaHi | 0) && this.memoAccW[i] === acc) {
         if (this.memoViewW[i] === null) this.memoView(i, true);
         return this.l1Hit(this.l1Write, this.memoSlotW[i]!, this.memoPkeyW[i]!) + (vaLo & 0xfff);
       }
@@ -344,20 +362,19 @@ export class Mmu {
         const pkey = (info >>> INFO_PKEY_SHIFT) & 15;
         if ((type !== ACC_WRITE || (info & INFO_DIRTY) !== 0) && this.rights.check(info & INFO_RIGHTS, pkey, acc) === 0) {
           const i = (vaLo >>> 12) & MEMO_MASK;
-          this.memoLive = true;
           if (type === ACC_READ) {
+            this.memoLiveR = true;
             this.memoPageR[i] = vaLo >>> 12;
             this.memoHiR[i] = vaHi;
             this.memoAccR[i] = acc;
-            this.memoVerR[i] = arr.version;
             this.memoSlotR[i] = slot;
             this.memoPkeyR[i] = pkey;
             this.memoView(i, false);
           } else if (type === ACC_WRITE) {
+            this.memoLiveW = true;
             this.memoPageW[i] = vaLo >>> 12;
             this.memoHiW[i] = vaHi;
             this.memoAccW[i] = acc;
-            this.memoVerW[i] = arr.version;
             this.memoSlotW[i] = slot;
             this.memoPkeyW[i] = pkey;
             this.memoView(i, true);

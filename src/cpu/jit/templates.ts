@@ -95,7 +95,7 @@ function getR(r: number, sz: number): [string, string] {
 
 /**
  * The test, made before anything of the instruction happens, that a compiled access can be made here: an access
- * within one page whose entry is in the MMU's memo of its kind (its access flags, its TLB array's version, a frame
+ * within one page whose entry is in the MMU's memo of its kind (its access flags, its TLB array unchanged since, a frame
  * view: for reading the frame or the zero view, for writing an allocated frame without decoded code). Then the
  * access is what `cpu.loadSigned`/`cpu.store` and `Mmu.translate`/`l1Hit` would do for it (rdBody, wrBody); else
  * the block leaves before the instruction and the run loop executes it (a TLB miss, a fault, a write into code...).
@@ -110,13 +110,13 @@ export interface Guard {
 function rdGuard(ea: string, sz: number, acc = 's.accR'): Guard {
   return {
     pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi];`,
-    ok: `o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null && MVr[mi] === M.l1Read.version`,
+    ok: `o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null`,
   };
 }
 
 /** The write-memo test (after rdGuard's for a read-modify-write of the same bytes, or alone). */
 function wrGuard(ea: string, sz: number, acc = 's.accW', rd: Guard | null = null): Guard {
-  const ok = `o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && fw !== null && MVrW[mi] === M.l1Write.version`;
+  const ok = `o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && fw !== null`;
   if (rd !== null) return { pre: `${rd.pre} fw = MVwW[mi];`, ok: `${rd.ok} && ${ok}` };
   return { pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; fw = MVwW[mi];`, ok };
 }
@@ -142,9 +142,9 @@ function wrBody(sz: number, lo: string, hi: string): string {
 }
 
 /** The locals rdGuard and rdBody read (the MMU's read memo arrays, the read TLB's stamps), for a block that reads. */
-export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MVr = M.memoVerR, MSl = M.memoSlotR, MVw = M.memoViewR, RS = M.l1Read.stamp, RN = RS.length - 1;';
+export const MEMO_LOCALS = 'const MPg = M.memoPageR, MHi = M.memoHiR, MAc = M.memoAccR, MSl = M.memoSlotR, MVw = M.memoViewR, RS = M.l1Read.stamp, RN = RS.length - 1;';
 /** The locals wrGuard and wrBody read (the MMU's write memo arrays, the write TLB's stamps), for a block that writes. */
-export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MVrW = M.memoVerW, MSlW = M.memoSlotW, MVwW = M.memoViewW, WS = M.l1Write.stamp, WN = WS.length - 1;';
+export const MEMO_W_LOCALS = 'const MPgW = M.memoPageW, MHiW = M.memoHiW, MAcW = M.memoAccW, MSlW = M.memoSlotW, MVwW = M.memoViewW, WS = M.l1Write.stamp, WN = WS.length - 1;';
 
 /**
  * arith.ts `alu` with its operands and result kept in locals (fa/fah, fb/fbh, fr/frh), so that a Jcc after it in
