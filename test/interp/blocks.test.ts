@@ -141,6 +141,12 @@ function loopProgram(iterations: number, extra: (a: Asm) => void = () => {}): As
   return a;
 }
 
+/** `mov eax, 7; ret` at physical 0x500000 (run through the identity map), and RSI = SMALL, its 4 KiB alias. */
+function patchedFunction(a: Asm, r: Rig): void {
+  r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
+  a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
+}
+
 describe('compiled blocks end where the loop would', () => {
   it('a hot loop: same state, and blocks were compiled', () => {
     const { on, off, compiled } = runBoth(() => {
@@ -438,11 +444,7 @@ describe('compiled blocks end where the loop would', () => {
       a.i(Code.Add_r64_rm64, R.RBX, R.RAX);
       a.i(Code.Mov_rm32_r32, mem(R.RSI, 1), R.ECX);
     };
-    const setup = (a: Asm, r: Rig) => {
-      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
-    };
-    const on = sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000);
+    const on = sameBothWays(hotLoop(100, body, { setup: patchedFunction, small: true }), 100_000);
     // round c (100 down to 1) returns what round c + 1 stored: 7 first, then 100, 99, ..., 2
     expect(on.cpu.regs.rbx).toBe(7n + 5049n);
   });
@@ -468,11 +470,7 @@ describe('compiled blocks end where the loop would', () => {
       a.i(Code.Mov_rm32_r32, mem(R.RSI, 8), R.ECX);
       a.i(Code.Mov_rm32_r32, mem(R.RSI, 12), R.ECX);
     };
-    const setup = (a: Asm, r: Rig) => {
-      r.m.load(0x500000n, new Uint8Array([0xb8, 7, 0, 0, 0, 0xc3]));
-      a.i(Code.Mov_r64_imm64, R.RSI, imm(SMALL));
-    };
-    const on = sameBothWays(hotLoop(100, body, { setup, small: true }), 100_000);
+    const on = sameBothWays(hotLoop(100, body, { setup: patchedFunction, small: true }), 100_000);
     // round c (100 down to 1): the first call returns the last round's c + 1 (7 in the first), the second c
     expect(on.cpu.regs.rbx).toBe(7n + 5049n + 5050n);
   });
