@@ -28,6 +28,7 @@ import { St } from './exec/state.js';
 import { costTable } from './exec/cost.js';
 import { Block, formBlock, HOT_BLOCK, prepare } from './jit/block.js';
 import { compileBlock } from './jit/compile.js';
+import type { Costs } from './jit/templates.js';
 import type { CodePage } from './icache.js';
 import { ARITH, F_RAW, getFlags } from './exec/flags.js';
 import { deliver, DELIVERED, NO_IDT } from './exceptions.js';
@@ -209,6 +210,8 @@ function loop(s: St, max: number): RunResult {
   // After a compiled block left before its first instruction: the fetch decision it was entered with (else -1).
   let resume = -1;
   const itlbHit = cpu.mmu.timing.l1TlbHit;
+  // the costs compiled blocks add as constants
+  const costs: Costs = { load: s.costLoad, store: s.costStore, taken: s.costTaken, notTaken: s.costNotTaken, data: cpu.dataCost, l1Hit: cpu.mmu.l1HitCost };
   // Exceptions delivered count against the bound too: a handler that faults forever must not hang the host.
   let events = 0;
   // Compiled blocks run only when nothing watches single instructions or accesses (hooks see every one).
@@ -339,7 +342,7 @@ function loop(s: St, max: number): RunResult {
       }
       if (b !== NO_BLOCK && b.fn === null && ++b.heat >= HOT_BLOCK) {
         try {
-          b.fn = compileBlock(b, mem.readFrame(page.frameNo)!); // a block's records were decoded from a backed frame
+          b.fn = compileBlock(b, mem.readFrame(page.frameNo)!, costs); // a block's records were decoded from a backed frame
           ic.blocksCompiled++;
         } catch {
           ic.compileBlocks = false; // generated code is not allowed here: interpret

@@ -681,10 +681,21 @@ describe('block functions are shared by the machines that run the same code', ()
     const firstCosts = costs(first);
     const thirdCosts = [...costs(third)];
     expect(thirdCosts.filter(([fn]) => !fns.has(fn)).length).toBeGreaterThan(0);
-    // shared only where the costs are the same (a lone Jcc: its cycles come from the machine's state)
+    // shared only where the costs are the same (a lone Jcc: these overrides leave its costs as they were)
     for (const [fn, c] of thirdCosts) if (fns.has(fn)) expect(c).toBe(firstCosts.get(fn));
     expect(dear.cpu.stats.cycles).toBeGreaterThan(first.cpu.stats.cycles);
     expect(dear.cpu.regs).toEqual(state(first.cpu).regs);
+
+    // Other load, store and branch costs (constants of the generated code too): no function shared, the same
+    // cycles both ways
+    const ldst: ProfileOverrides = { insn: { load: 2, store: 3, branch: 4, branchNotTaken: 1.5 } };
+    const fourth = sameBothWays(hotLoop(200, body, { setup, small: true, profileOverrides: ldst }), 100_000) as BothWays & { cpu: { stats: { cycles: number } } };
+    const fifth = hotLoop(200, body, { setup, small: true, profileOverrides: ldst })();
+    fifth.cpu.run({ maxInstructions: 100_000 });
+    expect(compiledFns(fifth).size).toBeGreaterThan(0);
+    for (const fn of compiledFns(fifth)) expect(fns.has(fn)).toBe(false);
+    expect(fourth.cpu.stats.cycles).not.toBe(first.cpu.stats.cycles);
+    expect(fourth.cpu.regs).toEqual(state(first.cpu).regs);
   });
 });
 

@@ -21,7 +21,7 @@
  */
 
 import type { Block, BlockFn } from './block.js';
-import { MEMO_LOCALS, MEMO_W_LOCALS, template, TEMPLATE_HELPERS, type AluFlags } from './templates.js';
+import { MEMO_LOCALS, MEMO_W_LOCALS, template, TEMPLATE_HELPERS, type AluFlags, type Costs } from './templates.js';
 import { setR } from '../exec/state.js';
 import { alu } from '../exec/arith.js';
 import { cond } from '../exec/flags.js';
@@ -31,7 +31,8 @@ import { jcc, jmp } from '../exec/control.js';
 type Factory = (H: typeof HELPERS, F: unknown[], D: unknown[]) => BlockFn;
 const HELPERS = { setR, alu, cond, shiftOp };
 /**
- * Block functions shared by every machine of the process, found by the block's start offset, bytes and costs:
+ * Block functions shared by every machine of the process, found by the block's start offset, bytes and costs (its
+ * records' class costs and the machine's load, store, branch, data-access and TLB-hit costs, constants in the code):
  * these determine its source and its records (decoding is a function of the bytes; a record is never changed
  * after it is prepared), and everything that belongs to a machine is an argument. So the same code run on a new
  * machine (a test suite, a benchmark's repetitions) runs the function V8 has already optimized, instead of a new
@@ -52,18 +53,19 @@ const FLUSH = 'stats.cycles = cy; stats.fetches += nF; if (nR !== 0) { stats.rea
  * Build the block's function. Throws when the host forbids generating code (`new Function` under a Content
  * Security Policy); the caller turns compilation off then.
  */
-export function compileBlock(b: Block, frame: DataView): BlockFn {
+export function compileBlock(b: Block, frame: DataView, k: Costs): BlockFn {
   // The cache key: a block met again (on this machine after its page was rewritten, or on another) is not
   // generated and compiled again.
   const insns = b.insns;
   let key = `${b.start}`;
   for (const d of insns) key += `,${d.cost}`;
+  key += `;${k.load},${k.store},${k.taken},${k.notTaken},${k.data},${k.l1Hit}`;
   key += ':';
   for (let o = b.start; o < b.ends[insns.length - 1]!; o++) key += HEX[frame.getUint8(o)];
   let fn = BLOCK_FNS.get(key);
   if (fn === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const make = new Function('H', 'F', 'D', blockSource(b)) as Factory;
+    const make = new Function('H', 'F', 'D', blockSource(b, k)) as Factory;
     fn = make(
       HELPERS,
       insns.map((d) => d.fn),
@@ -84,7 +86,7 @@ export function compileBlock(b: Block, frame: DataView): BlockFn {
  * again; its return values then count every instruction retired (the run loop finds the last one's record modulo
  * the block's length).
  */
-function blockSource(b: Block): string {
+function blockSource(b: Block, k: Costs): string {
   const insns = b.insns;
   const lines: string[] = [];
   const last = insns.length - 1;
@@ -104,7 +106,7 @@ function blockSource(b: Block): string {
     // the constant expression and the block sets s.nxLo/nxHi only where the loop will read them: when leaving.
     const nxSet = end === 4096 ? 'nl = pageLo + 4096; s.nxLo = nl >>> 0; s.nxHi = nl > 0xffffffff ? (pageHi + 1) >>> 0 : pageHi;' : `s.nxLo = pageLo + ${end}; s.nxHi = pageHi;`;
     const X = `{ s.ripLo = pageLo + ${off}; s.ripHi = pageHi; ${FLUSH} return -(${retired(i + 1)}); }`;
-    const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags });
+    const t = template(d, { off, end, nxLo: end === 4096 ? 's.nxLo' : `(pageLo + ${end})`, nxHi: end === 4096 ? 's.nxHi' : 'pageHi', X, flags, k });
     // The ALU operation whose flags are now in effect (a handler call may have changed them: unknown).
     flags = t === null || t.flags === 'other' ? null : t.flags === 'keep' ? flags : t.flags;
     // The memory accesses' test first: when a compiled access cannot be made, leave before anything of the

@@ -40,7 +40,25 @@ export interface Site {
   X: string;
   /** The ALU operation whose flags are in effect (its operands and result in fa/fah, fb/fbh, fr/frh), or null. */
   flags: AluFlags | null;
+  /** The machine's costs, written into the code as constants (they are part of the block function's key). */
+  k: Costs;
 }
+
+/**
+ * The costs a block's code adds as constants: the issue costs of a load and a store, a taken and a not-taken
+ * branch (St), a data access (Cpu.dataCost) and an L1 TLB hit (Mmu.l1HitCost).
+ */
+export interface Costs {
+  load: number;
+  store: number;
+  taken: number;
+  notTaken: number;
+  data: number;
+  l1Hit: number;
+}
+
+/** `cy += c;` for a cost (nothing for 0: adding 0 leaves a cycle count as it is). */
+const add = (c: number): string => (c === 0 ? '' : `cy += ${String(c)};`);
 
 /** An ALU group operation (arith.ts ALU_*) at an operand size. */
 export interface AluFlags {
@@ -129,16 +147,16 @@ function wrGuard(ea: string, sz: number, acc = 's.accW', rd: Guard | null = null
  * same totals). Not the MMU's `lastPageShift`/`lastPkey` (only its own `translate` callers read them). Sets v (and
  * vh: the high half for 8 bytes, else 0).
  */
-function rdBody(sz: number): string {
+function rdBody(sz: number, k: Costs): string {
   const read = sz === 1 ? 'v = f.getUint8(o);' : sz === 2 ? 'v = f.getUint16(o, true);' : sz === 4 ? 'v = f.getInt32(o, true);' : 'vh = f.getInt32(o + 4, true); v = f.getInt32(o, true);';
-  return `cy += s.costLoad; cy += cpu.dataCost; nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; cy += M.l1HitCost; ${read}${sz === 8 ? '' : ' vh = 0;'}`;
+  return `${add(k.load)} ${add(k.data)} nR++; ck = RS[RN] + 1; RS[RN] = ck; RS[MSl[mi]] = ck; ${add(k.l1Hit)} ${read}${sz === 8 ? '' : ' vh = 0;'}`;
 }
 
 /** exec/state.ts `store` of lo/hi written out after wrGuard passed, as rdBody does for a read (counts in `nW`). */
-function wrBody(sz: number, lo: string, hi: string): string {
+function wrBody(sz: number, lo: string, hi: string, k: Costs): string {
   const write =
     sz === 1 ? `fw.setUint8(o, ${lo});` : sz === 2 ? `fw.setUint16(o, ${lo}, true);` : sz === 4 ? `fw.setInt32(o, (${lo}) | 0, true);` : `fw.setInt32(o, (${lo}) | 0, true); fw.setInt32(o + 4, (${hi}) | 0, true);`;
-  return `cy += s.costStore; cy += cpu.dataCost; nW++; ck = WS[WN] + 1; WS[WN] = ck; WS[MSlW[mi]] = ck; cy += M.l1HitCost; ${write}`;
+  return `${add(k.store)} ${add(k.data)} nW++; ck = WS[WN] + 1; WS[WN] = ck; WS[MSlW[mi]] = ck; ${add(k.l1Hit)} ${write}`;
 }
 
 /** The locals rdGuard and rdBody read (the MMU's read memo arrays, the read TLB's stamps), for a block that reads. */
@@ -175,9 +193,9 @@ function aluJs(op: number, sz: number, a: string, ah: string, b: string, bh: str
 }
 
 /** `op E, b` with E in memory at eLo/eHi, its value in v/vh (arith.ts finishE; the store cannot fault after wrGuard). */
-function finishMem(d: Insn, sz: number, bLo: string, bHi: string): string {
+function finishMem(d: Insn, sz: number, bLo: string, bHi: string, k: Costs): string {
   if (d.cc === ALU_CMP) return aluJs(ALU_CMP, sz, 'v', 'vh', bLo, bHi);
-  return `${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${wrBody(sz, 'fr', 'frh')}`;
+  return `${aluJs(d.cc, sz, 'v', 'vh', bLo, bHi)} ${wrBody(sz, 'fr', 'frh', k)}`;
 }
 
 /**
@@ -263,12 +281,12 @@ const PUSH_EA = 't = (L[4] >>> 0) - 8; eLo = t >>> 0; eHi = t < 0 ? (HH[4] - 1) 
 /** RSP into eLo/eHi (a pop's address). */
 const POP_EA = 'eLo = L[4] >>> 0; eHi = HH[4];';
 /** exec/state.ts push of the 8-byte value lo/hi after wrGuard(PUSH_EA) passed: the store, then RSP - 8. */
-function push8(lo: string, hi: string): string {
-  return `${wrBody(8, lo, hi)} L[4] = eLo; HH[4] = eHi;`;
+function push8(lo: string, hi: string, k: Costs): string {
+  return `${wrBody(8, lo, hi, k)} L[4] = eLo; HH[4] = eHi;`;
 }
 /** exec/state.ts pop of 8 bytes into v/vh after rdGuard(POP_EA) passed: the load, then RSP + 8. */
-function pop8(): string {
-  return `${rdBody(8)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
+function pop8(k: Costs): string {
+  return `${rdBody(8, k)} t = (L[4] >>> 0) + 8; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
 }
 
 /**
@@ -280,10 +298,10 @@ function jumpTaken(d: Insn, site: Site, before = ''): string {
   const target = site.end + (d.immLo | 0);
   if (site.end !== 4096 && target >= 0 && target < 4096) {
     // within the page: no carry into the high half (pageLo + 4096 <= 2^32), which the check still sees
-    return `cy += s.costTaken; if (!cpu.mmu.isCanonical(pageHi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = pageLo + ${target}; s.nxHi = pageHi;`;
+    return `${add(site.k.taken)} if (!cpu.mmu.isCanonical(pageHi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = pageLo + ${target}; s.nxHi = pageHi;`;
   }
   return (
-    `cy += s.costTaken; ` +
+    `${add(site.k.taken)} ` +
     `t = (${site.nxLo}) + ${d.immLo | 0}; lo = t >>> 0; hi = t < 0 ? ((${site.nxHi}) - 1) | 0 : t > 0xffffffff ? ((${site.nxHi}) + 1) | 0 : (${site.nxHi}) | 0; ` +
     `if (!cpu.mmu.isCanonical(hi | 0)) { cpu.raise(13, 0); ${site.X} } ${before} s.nxLo = lo; s.nxHi = hi >>> 0;`
   );
@@ -294,22 +312,23 @@ export function template(d: Insn, site: Site): Template | null {
   const fn = d.fn;
   const sz = d.osz;
   const X = site.X;
+  const k = site.k;
   const mem = d.rm < 0;
   if (fn === movGE) {
     if (!mem) {
       const [lo, hi] = getR(d.rm, sz);
       return sz >= 4 ? plain(setR(d.reg, sz, lo, hi)) : null;
     }
-    return plain(`${rdBody(sz)} ${setR(d.reg, sz, 'v', 'vh')}`, rdGuard(ea(d, site, true), sz));
+    return plain(`${rdBody(sz, k)} ${setR(d.reg, sz, 'v', 'vh')}`, rdGuard(ea(d, site, true), sz));
   }
   if (fn === movEG) {
     const [lo, hi] = getR(d.reg, sz);
     if (!mem) return sz >= 4 ? plain(setR(d.rm, sz, lo, hi)) : null;
-    return plain(wrBody(sz, lo, hi), wrGuard(ea(d, site, true), sz));
+    return plain(wrBody(sz, lo, hi, k), wrGuard(ea(d, site, true), sz));
   }
   if (fn === movEI) {
     if (!mem) return plain(setR(d.rm, sz, String(d.immLo), String(d.immHi)));
-    return plain(wrBody(sz, String(d.immLo), String(d.immHi)), wrGuard(ea(d, site, true), sz));
+    return plain(wrBody(sz, String(d.immLo), String(d.immHi), k), wrGuard(ea(d, site, true), sz));
   }
   if (fn === movZI) return plain(setR(d.reg, sz, String(d.immLo), String(d.immHi)));
   if (fn === lea) return plain(`${ea(d, site, false)} ${setR(d.reg, sz, 'eLo', 'eHi')}`);
@@ -317,7 +336,7 @@ export function template(d: Insn, site: Site): Template | null {
     const ssz = d.cc > sz ? sz : d.cc;
     if (sz < 4) return null;
     if (!mem) return plain(setR(d.reg, sz, getR(d.rm, ssz)[0], '0'));
-    return plain(`${rdBody(ssz)} ${setR(d.reg, sz, 'v', '0')}`, rdGuard(ea(d, site, true), ssz));
+    return plain(`${rdBody(ssz, k)} ${setR(d.reg, sz, 'v', '0')}`, rdGuard(ea(d, site, true), ssz));
   }
   if (fn === negE && (sz === 4 || sz === 8)) {
     // arith.ts negE: SUB(0, x), result and flags (SDM Vol. 2B NEG: CF clear only for a 0 source; the others from
@@ -327,7 +346,7 @@ export function template(d: Insn, site: Site): Template | null {
       return setsFlags(plain(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
     }
     const g = wrGuard('', sz, 's.accW', rdGuard(ea(d, site, true), sz));
-    return setsFlags(plain(`${rdBody(sz)} ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${wrBody(sz, 'fr', 'frh')}`, g), ALU_SUB, sz);
+    return setsFlags(plain(`${rdBody(sz, k)} ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${wrBody(sz, 'fr', 'frh', k)}`, g), ALU_SUB, sz);
   }
   if (fn === setcc && !mem) {
     // move.ts setcc on a register: the condition (fused where the flags' operation is known)
@@ -339,12 +358,12 @@ export function template(d: Insn, site: Site): Template | null {
     const [lo, hi] = fn === aluEI ? [String(d.immLo), String(d.immHi)] : getR(d.reg, sz);
     const rd = rdGuard(ea(d, site, true), sz);
     const g = d.cc === ALU_CMP ? rd : wrGuard('', sz, 's.accW', rd);
-    return setsFlags(plain(`${rdBody(sz)} ${finishMem(d, sz, lo, hi)}`, g), d.cc, sz);
+    return setsFlags(plain(`${rdBody(sz, k)} ${finishMem(d, sz, lo, hi, k)}`, g), d.cc, sz);
   }
   if (mem && fn === aluGE) {
     const [lo, hi] = getR(d.reg, sz);
     const write = d.cc === ALU_CMP ? '' : setR(d.reg, sz, 'fr', 'frh');
-    return setsFlags(plain(`${rdBody(sz)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`, rdGuard(ea(d, site, true), sz)), d.cc, sz);
+    return setsFlags(plain(`${rdBody(sz, k)} ${aluJs(d.cc, sz, lo, hi, 'v', 'vh')} ${write}`, rdGuard(ea(d, site, true), sz)), d.cc, sz);
   }
   // exec/fast.ts: the register forms of the ALU group (32/64-bit, no LOCK); the result into the destination unless CMP
   if (fn === aluGE64r || fn === aluGE32r || fn === aluEG64r || fn === aluEG32r || fn === aluEI64r || fn === aluEI32r) {
@@ -369,13 +388,13 @@ export function template(d: Insn, site: Site): Template | null {
       const [lo, hi] = getR(d.rm, sz);
       return setsFlags(plain(aluJs(ALU_AND, sz, lo, hi, bLo, bHi)), ALU_AND, sz);
     }
-    return setsFlags(plain(`${rdBody(sz)} ${aluJs(ALU_AND, sz, 'v', 'vh', bLo, bHi)}`, rdGuard(ea(d, site, true), sz)), ALU_AND, sz);
+    return setsFlags(plain(`${rdBody(sz, k)} ${aluJs(ALU_AND, sz, 'v', 'vh', bLo, bHi)}`, rdGuard(ea(d, site, true), sz)), ALU_AND, sz);
   }
   if (fn === movsx) {
     // move.ts movsx: sign-extend the source (ssz bytes) to the operand size
     const ssz = d.cc > sz ? sz : d.cc;
     if (sz < 4) return null;
-    const src = mem ? rdBody(ssz) : `v = ${getR(d.rm, ssz)[0]};`;
+    const src = mem ? rdBody(ssz, k) : `v = ${getR(d.rm, ssz)[0]};`;
     const sh = 32 - ssz * 8;
     return plain(`${src} t = ${sh === 0 ? 'v | 0' : `(v << ${sh}) >> ${sh}`}; ${setR(d.reg, sz, 't >>> 0', 't < 0 ? 0xffffffff : 0')}`, mem ? rdGuard(ea(d, site, true), ssz) : null);
   }
@@ -395,41 +414,41 @@ export function template(d: Insn, site: Site): Template | null {
       return { ...plain(`${shiftJs(d.ext, sz, lo, hi, n)} ${setR(d.rm, sz, 'fr', 'frh')}`), flags: 'other' };
     }
     const rd = rdGuard(ea(d, site, true), sz);
-    if (n === 0) return plain(rdBody(sz), rd);
-    return { ...plain(`${rdBody(sz)} ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${wrBody(sz, 'fr', 'frh')}`, wrGuard('', sz, 's.accW', rd)), flags: 'other' };
+    if (n === 0) return plain(rdBody(sz, k), rd);
+    return { ...plain(`${rdBody(sz, k)} ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${wrBody(sz, 'fr', 'frh', k)}`, wrGuard('', sz, 's.accW', rd)), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
     // where it can.
     const c = (site.flags === null ? null : fusedCond(site.flags, d.cc)) ?? `cond(s, ${d.cc})`;
-    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { cy += s.costNotTaken; s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, guard: null, branch: true, flags: 'keep' };
+    return { js: `if (${c}) { ${jumpTaken(d, site)} } else { ${add(k.notTaken)} s.nxLo = ${site.nxLo}; s.nxHi = ${site.nxHi}; }`, guard: null, branch: true, flags: 'keep' };
   }
   if (fn === jmp) return { js: jumpTaken(d, site), guard: null, branch: true, flags: 'keep' };
   if (fn === jmpE) {
     // control.ts jmpE: the target read as readE(8) does, the taken cost, #GP(0) when the target is not canonical
     // (SDM Vol. 2A JMP, 64-Bit Mode Exceptions)
-    const get = mem ? rdBody(8) : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
-    const js = `${get} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`;
+    const get = mem ? rdBody(8, k) : `v = L[${d.rm}]; vh = HH[${d.rm}];`;
+    const js = `${get} ${add(k.taken)} if (!cpu.mmu.isCanonical(vh | 0)) { cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;`;
     return { js, guard: mem ? rdGuard(ea(d, site, true), 8) : null, branch: true, flags: 'keep' };
   }
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
-  if (fn === pushZ && sz === 8) return plain(push8(`L[${d.reg}]`, `HH[${d.reg}]`), wrGuard(PUSH_EA, 8, 's.accSW'));
-  if (fn === popZ && sz === 8) return plain(`${pop8()} L[${d.reg}] = v; HH[${d.reg}] = vh;`, rdGuard(POP_EA, 8, 's.accSR'));
+  if (fn === pushZ && sz === 8) return plain(push8(`L[${d.reg}]`, `HH[${d.reg}]`, k), wrGuard(PUSH_EA, 8, 's.accSW'));
+  if (fn === popZ && sz === 8) return plain(`${pop8(k)} L[${d.reg}] = v; HH[${d.reg}] = vh;`, rdGuard(POP_EA, 8, 's.accSR'));
   // stack.ts leave at 64 bits: the qword at RBP (a stack access), then RSP = RBP + 8 and RBP = that qword
   if (fn === leave && d.osz === 8) {
-    const js = `${rdBody(8)} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`;
+    const js = `${rdBody(8, k)} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`;
     return plain(js, rdGuard('eLo = L[5] >>> 0; eHi = HH[5];', 8, 's.accSR'));
   }
   if (fn === call) {
     // control.ts call: the target first (#GP(0) when not canonical, nothing pushed), then the return address
-    return { js: jumpTaken(d, site, push8(site.nxLo, site.nxHi)), guard: wrGuard(PUSH_EA, 8, 's.accSW'), branch: true, flags: 'keep' };
+    return { js: jumpTaken(d, site, push8(site.nxLo, site.nxHi, k)), guard: wrGuard(PUSH_EA, 8, 's.accSW'), branch: true, flags: 'keep' };
   }
   if (fn === ret) {
     // control.ts ret: pop the target, #GP(0) when not canonical (RSP as it was), then release imm16 bytes
     const n = d.immLo & 0xffff;
     const release = n === 0 ? '' : ` t = (L[4] >>> 0) + ${n}; HH[4] = t > 0xffffffff ? (HH[4] + 1) | 0 : HH[4]; L[4] = t >>> 0;`;
     return {
-      js: `lo = L[4]; hi = HH[4]; ${pop8()} cy += s.costTaken; if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
+      js: `lo = L[4]; hi = HH[4]; ${pop8(k)} ${add(k.taken)} if (!cpu.mmu.isCanonical(vh | 0)) { L[4] = lo; HH[4] = hi; cpu.raise(13, 0); ${X} } s.nxLo = v >>> 0; s.nxHi = vh >>> 0;${release}`,
       guard: rdGuard(POP_EA, 8, 's.accSR'),
       branch: true,
       flags: 'keep',
