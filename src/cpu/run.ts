@@ -253,7 +253,7 @@ function loop(s: St, max: number): RunResult {
     resume = -1;
     entered = 0;
     // ---- a compiled basic block starts here: it runs its instructions as this loop would (jit/compile.ts),
-    // from the first one's second fetch block (its last byte's) on ----
+    // charging the first one's fetch block as `ent` says ----
     if (blocks && enter) {
       const bs = page.blocks;
       if (bs !== null) {

@@ -30,7 +30,7 @@ export class AssocCache {
   readonly info: Int32Array;
   /**
    * Counts the changes to the entries (insert, invalidate, clear): a slot found for a tag stays the slot a
-   * lookup of that tag finds until `version` changes (the MMU's hit memo relies on it).
+   * lookup of that tag finds until `version` changes (and `onChange` is called).
    */
   version = 0;
   /** Called after every change counted by `version` (the MMU forgets its hit memo of this array then). */

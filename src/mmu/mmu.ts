@@ -194,8 +194,9 @@ export class Mmu {
   // by the page number's low bits, MEMO_SIZE entries per kind. It is exact: an entry is used only while its TLB
   // array is unchanged (a change, AssocCache.onChange, forgets the memo of its kind), so that the same slot would
   // be found, for the same access flags, and while no input of the rights check changed (controlChanged and
-  // keysChanged forget every entry), so that the same check would pass. Typed arrays: no allocation, one load per field. The read memo is public for the
-  // block compiler (src/cpu/jit), which tests it in generated code; only the Mmu writes it.
+  // keysChanged forget every entry), so that the same check would pass. Typed arrays: no allocation, one load per
+  // field. The memos are public for the block compiler (src/cpu/jit), which tests them in generated code; only
+  // the Mmu writes them.
   /** Page number (va >>> 12) of each read entry. */
   readonly memoPageR = new Int32Array(MEMO_SIZE);
   /** High half (int32) of the entry's address. */

@@ -16,8 +16,9 @@
  *   - an exception left pending ends the block at that instruction (s.ripLo/ripHi at it);
  *   - a write to a code page (the cache's generation changed) ends the block after the instruction, so that
  *     the loop decodes what follows afresh (self-modifying code).
- * The first instruction's fetch-block accounting is the loop's (it depends on how execution arrived); the
- * block charges the rest, its last byte's block included.
+ * Whether the first instruction starts a new fetch block depends on how execution arrived: the loop decides
+ * (`ent`) and the block charges it, after that instruction's memory test (a block that leaves before its first
+ * instruction has charged nothing of it); the block charges the rest, its last byte's block included.
  */
 
 import type { Block, BlockFn } from './block.js';
