@@ -403,7 +403,7 @@ export class Mmu {
 
   /**
    * An allowed access hit the L1 4 KiB TLB at `slot`: mark it used, count it; returns the page's base. Compiled
-   * blocks write this out for an access that finds the read or write memo (jit/templates.ts loadV, storeS): keep
+   * blocks write this out for an access that finds the read or write memo (jit/templates.ts rdBody, wrBody): keep
    * them in step.
    */
   private l1Hit(arr: AssocCache, slot: number, pkey: number): number {

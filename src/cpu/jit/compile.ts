@@ -95,7 +95,7 @@ function blockSource(b: Block, k: Costs): string {
   const lastD = insns[last]!;
   const lastEnd = b.ends[last]!;
   const loops = (lastD.fn === jcc || lastD.fn === jmp) && lastEnd !== 4096 && lastEnd + (lastD.immLo | 0) === b.start;
-  const retired = (k: number): string => (loops ? `lp + ${k}` : `${k}`);
+  const retired = (n: number): string => (loops ? `lp + ${n}` : `${n}`);
   let off = b.start;
   let flags: AluFlags | null = null;
   for (let i = 0; i <= last; i++) {

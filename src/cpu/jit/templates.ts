@@ -3,15 +3,15 @@
  * register forms, MOV immediate, LEA, MOVZX, MOVSX, the ALU group with a memory operand and its register forms
  * (exec/fast.ts), TEST, NEG, shifts and rotates by an immediate, SETcc, PUSH/POP, Jcc, JMP (direct and through
  * r/m64), CALL, RET. Each template is the handler it replaces (exec/move.ts, arith.ts, fast.ts, control.ts)
- * written out with the record's fields as constants:
- * the same memory access (exec/state.ts `load` and `store` written out: the issue cost, then `cpu.loadSigned` or
- * `cpu.store`, every access translated, checked and charged by the core),
- * the same flags recording (`alu`, `cond`), the same order of effects, so that a fault leaves the same state
- * (nothing written after a failed access, flags restored after a failed store). test/interp/blocks.test.ts
- * runs every form both ways. Other instructions are called through their handler.
+ * written out with the record's fields and the machine's costs as constants:
+ * the same memory accesses (made by the block when the MMU's hit memo has their page, as `cpu.loadSigned` /
+ * `cpu.store` would make them, with the same cycles, statistics and LRU marks; tested before the instruction, see
+ * Guard: otherwise the block leaves there and the run loop executes the instruction),
+ * the same flags recording (`alu`, `cond`), the same order of effects, so that a fault leaves the same state.
+ * test/interp/blocks.test.ts runs every form both ways. Other instructions are called through their handler.
  *
- * A template is JavaScript source: statements that end with the exception exit `X` (a string the compiler
- * gives: set RIP to the instruction, leave the block) when the instruction raised one.
+ * A template is JavaScript source: a guard (the memory test) and statements that end with the exception exit
+ * `X` (a string the compiler gives: set RIP to the instruction, leave the block) when the instruction raised one.
  */
 
 import type { Insn } from '../decode/insn.js';
@@ -124,19 +124,24 @@ export interface Guard {
   ok: string;
 }
 
-/** The read-memo test at eLo/eHi (computed before by `ea`) for `sz` bytes with access flags `acc`. */
-function rdGuard(ea: string, sz: number, acc = 's.accR'): Guard {
-  return {
-    pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; f = MVw[mi];`,
-    ok: `o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null`,
-  };
+/** `addr` (code setting eLo/eHi), then the page offset and the memo index of eLo/eHi in o and mi. */
+const memoAt = (addr: string): string => `${addr} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK};`;
+/** The write memo's test of entry mi for `sz` bytes at o with access flags `acc` (fw its view). */
+const wrOk = (sz: number, acc: string): string => `o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && fw !== null`;
+
+/** The read-memo test at the address `addr` computes, for `sz` bytes with access flags `acc`. */
+function rdGuard(addr: string, sz: number, acc = 's.accR'): Guard {
+  return { pre: `${memoAt(addr)} f = MVw[mi];`, ok: `o <= ${4096 - sz} && MPg[mi] === eLo >>> 12 && MHi[mi] === eHi && MAc[mi] === (${acc} & 15) && f !== null` };
 }
 
-/** The write-memo test (after rdGuard's for a read-modify-write of the same bytes, or alone). */
-function wrGuard(ea: string, sz: number, acc = 's.accW', rd: Guard | null = null): Guard {
-  const ok = `o <= ${4096 - sz} && MPgW[mi] === eLo >>> 12 && MHiW[mi] === eHi && MAcW[mi] === (${acc} & 15) && fw !== null`;
-  if (rd !== null) return { pre: `${rd.pre} fw = MVwW[mi];`, ok: `${rd.ok} && ${ok}` };
-  return { pre: `${ea} o = eLo & 0xfff; mi = (eLo >>> 12) & ${MEMO_MASK}; fw = MVwW[mi];`, ok };
+/** The write-memo test at the address `addr` computes. */
+function wrGuard(addr: string, sz: number, acc = 's.accW'): Guard {
+  return { pre: `${memoAt(addr)} fw = MVwW[mi];`, ok: wrOk(sz, acc) };
+}
+
+/** A read-modify-write of the same bytes: the read's test, then the write memo's. */
+function rmwGuard(rd: Guard, sz: number): Guard {
+  return { pre: `${rd.pre} fw = MVwW[mi];`, ok: `${rd.ok} && ${wrOk(sz, 's.accW')}` };
 }
 
 /**
@@ -345,7 +350,7 @@ export function template(d: Insn, site: Site): Template | null {
       const [lo, hi] = getR(d.rm, sz);
       return setsFlags(plain(`${aluJs(ALU_SUB, sz, '0', '0', lo, hi)} ${setR(d.rm, sz, 'fr', 'frh')}`), ALU_SUB, sz);
     }
-    const g = wrGuard('', sz, 's.accW', rdGuard(ea(d, site, true), sz));
+    const g = rmwGuard(rdGuard(ea(d, site, true), sz), sz);
     return setsFlags(plain(`${rdBody(sz, k)} ${aluJs(ALU_SUB, sz, '0', '0', 'v', 'vh')} ${wrBody(sz, 'fr', 'frh', k)}`, g), ALU_SUB, sz);
   }
   if (fn === setcc && !mem) {
@@ -357,7 +362,7 @@ export function template(d: Insn, site: Site): Template | null {
     // the ALU group on memory: read, operate, write the result unless it is CMP
     const [lo, hi] = fn === aluEI ? [String(d.immLo), String(d.immHi)] : getR(d.reg, sz);
     const rd = rdGuard(ea(d, site, true), sz);
-    const g = d.cc === ALU_CMP ? rd : wrGuard('', sz, 's.accW', rd);
+    const g = d.cc === ALU_CMP ? rd : rmwGuard(rd, sz);
     return setsFlags(plain(`${rdBody(sz, k)} ${finishMem(d, sz, lo, hi, k)}`, g), d.cc, sz);
   }
   if (mem && fn === aluGE) {
@@ -415,7 +420,7 @@ export function template(d: Insn, site: Site): Template | null {
     }
     const rd = rdGuard(ea(d, site, true), sz);
     if (n === 0) return plain(rdBody(sz, k), rd);
-    return { ...plain(`${rdBody(sz, k)} ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${wrBody(sz, 'fr', 'frh', k)}`, wrGuard('', sz, 's.accW', rd)), flags: 'other' };
+    return { ...plain(`${rdBody(sz, k)} ${shiftJs(d.ext, sz, 'v', 'vh', n)} ${wrBody(sz, 'fr', 'frh', k)}`, rmwGuard(rd, sz)), flags: 'other' };
   }
   if (fn === jcc) {
     // control.ts jcc: the condition straight from the operands of the ALU operation before it in the block,
