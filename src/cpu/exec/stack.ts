@@ -81,7 +81,7 @@ export function popf(s: St, d: Insn): void {
   writeRflags(s, (old & ~mask) | (v & mask));
 }
 
-/** LEAVE (C9): RSP = RBP, then POP RBP. */
+/** LEAVE (C9; SDM Vol. 2A LEAVE): RSP = RBP, then POP RBP (the read first: a fault leaves both registers as they were). */
 export function leave(s: St, d: Insn): void {
   const lo = load(s, s.lo[5], s.hi[5], d.osz, s.accSR);
   if (s.cpu.xv >= 0) return;

@@ -439,7 +439,7 @@ export function template(d: Insn, site: Site): Template | null {
   // stack.ts pushZ / popZ at 64 bits (POP RSP: the popped value, after the increment)
   if (fn === pushZ && sz === 8) return plain(push8(`L[${d.reg}]`, `HH[${d.reg}]`, k), wrGuard(PUSH_EA, 8, 's.accSW'));
   if (fn === popZ && sz === 8) return plain(`${pop8(k)} L[${d.reg}] = v; HH[${d.reg}] = vh;`, rdGuard(POP_EA, 8, 's.accSR'));
-  // stack.ts leave at 64 bits: the qword at RBP (a stack access), then RSP = RBP + 8 and RBP = that qword
+  // stack.ts leave at 64 bits (SDM Vol. 2A LEAVE): the qword at RBP (a stack access), then RSP = RBP + 8 and RBP = that qword
   if (fn === leave && d.osz === 8) {
     const js = `${rdBody(8, k)} t = (L[5] >>> 0) + 8; L[4] = t >>> 0; HH[4] = t > 0xffffffff ? (HH[5] + 1) | 0 : HH[5]; L[5] = v; HH[5] = vh;`;
     return plain(js, rdGuard('eLo = L[5] >>> 0; eHi = HH[5];', 8, 's.accSR'));
